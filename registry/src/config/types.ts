@@ -1,0 +1,143 @@
+// The typed configuration every module receives. Only src/config/ reads YAML or the environment to build it.
+// Keys and meanings follow distribution's config.yml (version 0.1); see docs/configuration.md.
+
+export type LogLevel = 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'fatal' | 'panic';
+
+export interface LogConfig {
+  level: LogLevel;
+  formatter: 'text' | 'json' | 'logstash';
+  fields: Record<string, string>;
+  accesslog: { disabled: boolean };
+}
+
+export interface FilesystemStorage {
+  rootdirectory: string;
+  maxthreads?: number;
+}
+
+export interface S3Storage {
+  accesskey?: string;
+  secretkey?: string;
+  region: string;
+  regionendpoint?: string;
+  forcepathstyle?: boolean;
+  bucket: string;
+  encrypt?: boolean;
+  keyid?: string;
+  secure?: boolean;
+  skipverify?: boolean;
+  v4auth?: boolean;
+  chunksize?: number;
+  multipartcopychunksize?: number;
+  multipartcopymaxconcurrency?: number;
+  multipartcopythresholdsize?: number;
+  rootdirectory?: string;
+  storageclass?: string;
+  useragent?: string;
+}
+
+export interface OSSStorage {
+  accesskeyid: string;
+  accesskeysecret: string;
+  region: string;
+  endpoint?: string;
+  internal?: boolean;
+  bucket: string;
+  encrypt?: boolean;
+  secure?: boolean;
+  chunksize?: number;
+  rootdirectory?: string;
+}
+
+export type StorageDriverConfig =
+  | { type: 'filesystem'; filesystem: FilesystemStorage }
+  | { type: 'inmemory' }
+  | { type: 's3'; s3: S3Storage }
+  | { type: 'oss'; oss: OSSStorage };
+
+export interface UploadPurgingConfig {
+  enabled: boolean;
+  /** milliseconds */
+  age: number;
+  /** milliseconds */
+  interval: number;
+  dryrun: boolean;
+}
+
+export interface StorageConfig {
+  driver: StorageDriverConfig;
+  delete: { enabled: boolean };
+  maintenance: {
+    readonly: { enabled: boolean };
+    uploadpurging: UploadPurgingConfig;
+  };
+  cache: { blobdescriptor?: 'inmemory' };
+  redirect: { disable: boolean };
+}
+
+export interface HtpasswdAuth {
+  type: 'htpasswd';
+  realm: string;
+  path: string;
+}
+
+export interface SillyAuth {
+  type: 'silly';
+  realm: string;
+  service: string;
+}
+
+export interface TokenAuth {
+  type: 'token';
+  realm: string;
+  service: string;
+  issuer: string;
+  rootcertbundle: string;
+  autoredirect: boolean;
+  jwks?: string;
+  signingalgorithms?: string[];
+}
+
+export type AuthConfig = HtpasswdAuth | SillyAuth | TokenAuth;
+
+export interface HttpConfig {
+  /** host:port or :port, as distribution writes it */
+  addr: string;
+  /** path prefix the API is served under, always starting and ending with "/" ("/" when unset) */
+  prefix: string;
+  /** external base URL for Location headers, e.g. https://registry.example.com */
+  host?: string;
+  secret?: string;
+  relativeurls: boolean;
+  tls?: { certificate: string; key: string; clientcas?: string[] };
+  /** extra response headers */
+  headers: Record<string, string[]>;
+  /** milliseconds to drain in-flight requests on SIGTERM; 0 means wait for them without limit */
+  draintimeout: number;
+  debug?: {
+    addr: string;
+    prometheus: { enabled: boolean; path: string };
+  };
+}
+
+export interface HealthConfig {
+  storagedriver: {
+    enabled: boolean;
+    /** milliseconds */
+    interval: number;
+    threshold: number;
+  };
+}
+
+export interface Config {
+  version: '0.1';
+  log: LogConfig;
+  storage: StorageConfig;
+  auth?: AuthConfig;
+  http: HttpConfig;
+  health: HealthConfig;
+  validation: {
+    disabled: boolean;
+    manifests: { urls: { allow: string[]; deny: string[] } };
+  };
+}

@@ -1,0 +1,91 @@
+// The registry-wide content store under blobs/: every layer, config and manifest, addressed by digest.
+// Repositories see a blob only through their own links (see repository.ts).
+import type { Readable } from 'node:stream';
+import { RegistryError } from '../errcode.js';
+import { formatDigest, type Digest } from './digest.js';
+import { isNotFound, type StorageDriver } from './driver/driver.js';
+import { paths } from './paths.js';
+import { BoundedMap } from './bounded-map.js';
+
+export interface BlobStoreOptions {
+  /** storage.cache.blobdescriptor: inmemory */
+  cache: boolean;
+}
+
+export class BlobStore {
+  /** digest -> size, so hot blobs and manifests are not stat'ed on every request. */
+  private readonly cache?: BoundedMap<string, number>;
+
+  constructor(
+    readonly driver: StorageDriver,
+    options: BlobStoreOptions,
+  ) {
+    if (options.cache) this.cache = new BoundedMap(10_000);
+  }
+
+  /** Size of the blob, or BLOB_UNKNOWN. */
+  async stat(digest: Digest): Promise<number> {
+    const key = formatDigest(digest);
+    const cached = this.cache?.get(key);
+    if (cached !== undefined) return cached;
+    try {
+      const info = await this.driver.stat(paths.blobData(digest));
+      if (info.isDir) throw new RegistryError('BLOB_UNKNOWN', undefined, { digest: key });
+      this.cache?.set(key, info.size);
+      return info.size;
+    } catch (err) {
+      if (isNotFound(err)) throw new RegistryError('BLOB_UNKNOWN', `blob ${key} is not in the registry`, { digest: key });
+      throw err;
+    }
+  }
+
+  async exists(digest: Digest): Promise<boolean> {
+    try {
+      await this.stat(digest);
+      return true;
+    } catch (err) {
+      if (err instanceof RegistryError) return false;
+      throw err;
+    }
+  }
+
+  async open(digest: Digest, offset = 0): Promise<Readable> {
+    try {
+      return await this.driver.reader(paths.blobData(digest), offset);
+    } catch (err) {
+      if (isNotFound(err)) {
+        this.cache?.delete(formatDigest(digest));
+        throw new RegistryError('BLOB_UNKNOWN', `blob ${formatDigest(digest)} is not in the registry`);
+      }
+      throw err;
+    }
+  }
+
+  /** Whole content of a small blob (a manifest). */
+  async read(digest: Digest): Promise<Buffer> {
+    try {
+      return await this.driver.getContent(paths.blobData(digest));
+    } catch (err) {
+      if (isNotFound(err)) throw new RegistryError('BLOB_UNKNOWN', `blob ${formatDigest(digest)} is not in the registry`);
+      throw err;
+    }
+  }
+
+  /** Stores small content already hashed by the caller (a manifest). Existing content is left as it is. */
+  async putSmall(digest: Digest, content: Buffer): Promise<void> {
+    if (this.cache?.get(formatDigest(digest)) === content.length) return;
+    await this.driver.putContent(paths.blobData(digest), content);
+    this.cache?.set(formatDigest(digest), content.length);
+  }
+
+  /** Moves verified upload data into place. Same content under the same digest, so a concurrent twin is harmless. */
+  async commit(digest: Digest, uploadedPath: string, size: number): Promise<void> {
+    await this.driver.move(uploadedPath, paths.blobData(digest));
+    this.cache?.set(formatDigest(digest), size);
+  }
+
+  async delete(digest: Digest): Promise<void> {
+    this.cache?.delete(formatDigest(digest));
+    await this.driver.delete(paths.blobDir(digest));
+  }
+}

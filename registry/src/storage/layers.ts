@@ -1,0 +1,37 @@
+// A repository's view of blobs: a blob is served from a repository only if the repository links it (_layers).
+import { RegistryError } from '../errcode.js';
+import type { BlobStore } from './blobs.js';
+import { formatDigest, sameDigest, type Digest } from './digest.js';
+import type { StorageDriver } from './driver/driver.js';
+import { deleteIfExists, readLink, writeLink } from './links.js';
+import { paths } from './paths.js';
+
+export class LayerLinks {
+  constructor(
+    private readonly driver: StorageDriver,
+    private readonly blobs: BlobStore,
+  ) {}
+
+  async linked(name: string, digest: Digest): Promise<boolean> {
+    const target = await readLink(this.driver, paths.layerLink(name, digest));
+    return target !== undefined && sameDigest(target, digest);
+  }
+
+  /** Size of a blob this repository may serve, or BLOB_UNKNOWN. */
+  async stat(name: string, digest: Digest): Promise<number> {
+    if (!(await this.linked(name, digest))) {
+      throw new RegistryError('BLOB_UNKNOWN', `blob ${formatDigest(digest)} is not in repository ${name}`, { digest: formatDigest(digest) });
+    }
+    return this.blobs.stat(digest);
+  }
+
+  async link(name: string, digest: Digest): Promise<void> {
+    await writeLink(this.driver, paths.layerLink(name, digest), digest);
+  }
+
+  /** Removes the repository's link; the bytes stay until garbage collection. */
+  async unlink(name: string, digest: Digest): Promise<void> {
+    const removed = await deleteIfExists(this.driver, paths.layerDir(name, digest));
+    if (!removed) throw new RegistryError('BLOB_UNKNOWN', `blob ${formatDigest(digest)} is not in repository ${name}`);
+  }
+}

@@ -1,0 +1,100 @@
+// The one place that knows distribution's storage layout. Nothing else builds a storage path.
+//
+// <root>/docker/registry/v2/
+// ├── blobs/
+// │   └── <algorithm>/<first two hex>/<hex>/data            content of every blob and manifest
+// └── repositories/
+//     └── <name>/
+//         ├── _layers/<algorithm>/<hex>/link                 the repository may serve this blob
+//         ├── _manifests/
+//         │   ├── revisions/<algorithm>/<hex>/link          a manifest stored in this repository
+//         │   ├── tags/<tag>/
+//         │   │   ├── current/link                           digest the tag points at
+//         │   │   └── index/<algorithm>/<hex>/link          every digest the tag has pointed at
+//         │   └── referrers/<algorithm>/<subject hex>/<algorithm>/<hex>/link
+//         │                                                  (ours) manifests whose subject is that digest
+//         └── _uploads/<uuid>/
+//             ├── data                                       bytes received so far
+//             └── startedat                                  RFC 3339 time the upload began
+//
+// A link file holds a digest ("sha256:<hex>") and nothing else. The referrers index is an addition of this
+// registry: distribution ignores it, and a referrer pushed through distribution is simply not listed.
+import type { Digest } from './digest.js';
+
+const V2 = '/docker/registry/v2';
+
+export const paths = {
+  root: V2,
+  blobsRoot: `${V2}/blobs`,
+  repositoriesRoot: `${V2}/repositories`,
+
+  blobDir(d: Digest): string {
+    return `${V2}/blobs/${d.algorithm}/${d.hex.slice(0, 2)}/${d.hex}`;
+  },
+  blobData(d: Digest): string {
+    return `${this.blobDir(d)}/data`;
+  },
+
+  repository(name: string): string {
+    return `${V2}/repositories/${name}`;
+  },
+  layersRoot(name: string): string {
+    return `${this.repository(name)}/_layers`;
+  },
+  layerDir(name: string, d: Digest): string {
+    return `${this.layersRoot(name)}/${d.algorithm}/${d.hex}`;
+  },
+  layerLink(name: string, d: Digest): string {
+    return `${this.layerDir(name, d)}/link`;
+  },
+  manifestsRoot(name: string): string {
+    return `${this.repository(name)}/_manifests`;
+  },
+  revisionsRoot(name: string): string {
+    return `${this.manifestsRoot(name)}/revisions`;
+  },
+  revisionDir(name: string, d: Digest): string {
+    return `${this.revisionsRoot(name)}/${d.algorithm}/${d.hex}`;
+  },
+  revisionLink(name: string, d: Digest): string {
+    return `${this.revisionDir(name, d)}/link`;
+  },
+  tagsRoot(name: string): string {
+    return `${this.manifestsRoot(name)}/tags`;
+  },
+  tagDir(name: string, tag: string): string {
+    return `${this.tagsRoot(name)}/${tag}`;
+  },
+  tagCurrentLink(name: string, tag: string): string {
+    return `${this.tagDir(name, tag)}/current/link`;
+  },
+  tagIndexLink(name: string, tag: string, d: Digest): string {
+    return `${this.tagDir(name, tag)}/index/${d.algorithm}/${d.hex}/link`;
+  },
+  referrersDir(name: string, subject: Digest): string {
+    return `${this.manifestsRoot(name)}/referrers/${subject.algorithm}/${subject.hex}`;
+  },
+  referrerDir(name: string, subject: Digest, d: Digest): string {
+    return `${this.referrersDir(name, subject)}/${d.algorithm}/${d.hex}`;
+  },
+  referrerLink(name: string, subject: Digest, d: Digest): string {
+    return `${this.referrerDir(name, subject, d)}/link`;
+  },
+  uploadsRoot(name: string): string {
+    return `${this.repository(name)}/_uploads`;
+  },
+  uploadDir(name: string, uuid: string): string {
+    return `${this.uploadsRoot(name)}/${uuid}`;
+  },
+  uploadData(name: string, uuid: string): string {
+    return `${this.uploadDir(name, uuid)}/data`;
+  },
+  uploadStartedAt(name: string, uuid: string): string {
+    return `${this.uploadDir(name, uuid)}/startedat`;
+  },
+};
+
+/** The last element of a storage path: a hex, a tag, a repository component. */
+export function lastPathElement(path: string): string {
+  return path.slice(path.lastIndexOf('/') + 1);
+}

@@ -1,0 +1,38 @@
+// All image semantics over one storage driver, wired once per process.
+import { BlobStore } from './blobs.js';
+import { Catalog } from './catalog.js';
+import type { StorageDriver } from './driver/driver.js';
+import { LayerLinks } from './layers.js';
+import { ManifestStore, type ManifestStoreOptions } from './manifests.js';
+import { ReferrerStore } from './referrers.js';
+import { TagStore } from './tags.js';
+import { UploadStore } from './uploads.js';
+
+export interface RegistryStoreOptions {
+  /** storage.cache.blobdescriptor: inmemory */
+  cacheBlobDescriptors: boolean;
+  manifests: ManifestStoreOptions;
+}
+
+export class RegistryStore {
+  readonly blobs: BlobStore;
+  readonly layers: LayerLinks;
+  readonly manifests: ManifestStore;
+  readonly tags: TagStore;
+  readonly uploads: UploadStore;
+  readonly referrers: ReferrerStore;
+  readonly catalog: Catalog;
+
+  constructor(
+    readonly driver: StorageDriver,
+    options: RegistryStoreOptions,
+  ) {
+    this.blobs = new BlobStore(driver, { cache: options.cacheBlobDescriptors });
+    this.layers = new LayerLinks(driver, this.blobs);
+    this.manifests = new ManifestStore(driver, this.blobs, this.layers, options.manifests);
+    this.tags = new TagStore(driver);
+    this.uploads = new UploadStore(driver, this.blobs);
+    this.referrers = new ReferrerStore(driver, this.manifests);
+    this.catalog = new Catalog(driver);
+  }
+}

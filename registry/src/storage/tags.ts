@@ -1,0 +1,69 @@
+// Tags: _manifests/tags/<tag>/current/link points at a manifest; index/ keeps every digest the tag has had.
+import { RegistryError } from '../errcode.js';
+import { sameDigest, type Digest } from './digest.js';
+import { isNotFound, type StorageDriver } from './driver/driver.js';
+import { deleteIfExists, readLink, writeLink } from './links.js';
+import { lastPathElement, paths } from './paths.js';
+
+export class TagStore {
+  constructor(private readonly driver: StorageDriver) {}
+
+  /** The digest a tag points at, or MANIFEST_UNKNOWN. */
+  async resolve(name: string, tag: string): Promise<Digest> {
+    const digest = await readLink(this.driver, paths.tagCurrentLink(name, tag));
+    if (!digest) throw new RegistryError('MANIFEST_UNKNOWN', `tag ${tag} is not in repository ${name}`, { tag });
+    return digest;
+  }
+
+  async tag(name: string, tag: string, digest: Digest): Promise<void> {
+    await writeLink(this.driver, paths.tagIndexLink(name, tag, digest), digest);
+    await writeLink(this.driver, paths.tagCurrentLink(name, tag), digest);
+  }
+
+  async untag(name: string, tag: string): Promise<void> {
+    if (!(await deleteIfExists(this.driver, paths.tagDir(name, tag)))) {
+      throw new RegistryError('MANIFEST_UNKNOWN', `tag ${tag} is not in repository ${name}`, { tag });
+    }
+  }
+
+  /** Tags sorted, after `last`, at most `limit`; NAME_UNKNOWN when the repository has no tag directory. */
+  async list(name: string, last: string, limit: number): Promise<string[]> {
+    try {
+      return await this.driver.listPage(paths.tagsRoot(name), last, limit);
+    } catch (err) {
+      if (isNotFound(err)) throw new RegistryError('NAME_UNKNOWN', `repository ${name} is not known to this registry`, { name });
+      throw err;
+    }
+  }
+
+  /** Every tag of the repository with the digest it points at. */
+  async all(name: string): Promise<Map<string, Digest>> {
+    const tags = new Map<string, Digest>();
+    let dirs: string[];
+    try {
+      dirs = await this.driver.list(paths.tagsRoot(name));
+    } catch (err) {
+      if (isNotFound(err)) return tags;
+      throw err;
+    }
+    for (const dir of dirs) {
+      const tag = lastPathElement(dir);
+      const digest = await readLink(this.driver, paths.tagCurrentLink(name, tag));
+      if (digest) tags.set(tag, digest);
+    }
+    return tags;
+  }
+
+  /** Removes every tag pointing at digest, as distribution does when a manifest is deleted. */
+  async untagDigest(name: string, digest: Digest): Promise<string[]> {
+    const removed: string[] = [];
+    for (const [tag, target] of await this.all(name)) {
+      if (sameDigest(target, digest)) {
+        await deleteIfExists(this.driver, paths.tagDir(name, tag));
+        removed.push(tag);
+      }
+    }
+    return removed;
+  }
+}
+
