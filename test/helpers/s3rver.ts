@@ -1,0 +1,65 @@
+import { Client } from 'minio';
+import { startProcess, type ManagedProcess } from './spawn.js';
+import { s3rverScript } from './tools.js';
+
+/** s3rver 3.7.1: path-style S3 on 127.0.0.1, storing objects in the helper's temp dir. */
+export interface S3Server {
+  /** http://127.0.0.1:PORT */
+  readonly endpoint: string;
+  readonly host: string;
+  readonly port: number;
+  readonly accessKey: string;
+  readonly secretKey: string;
+  readonly region: string;
+  /** The bucket configured at startup. */
+  readonly bucket: string;
+  readonly pid: number;
+  readonly process: ManagedProcess;
+  stop(): Promise<void>;
+  createBucket(name: string): Promise<void>;
+}
+
+// s3rver accepts only this key pair.
+const key = 'S3RVER';
+const listening = /S3rver listening on [\d.]+:(\d+)/;
+
+/** A minio client for the server, path-style as s3rver requires. */
+export function s3Client(s3: S3Server): Client {
+  return new Client({
+    endPoint: s3.host,
+    port: s3.port,
+    useSSL: false,
+    accessKey: s3.accessKey,
+    secretKey: s3.secretKey,
+    region: s3.region,
+    pathStyle: true,
+  });
+}
+
+/** Starts s3rver in a child process on a port the kernel picks (it prints the port, so there is no race). */
+export async function startS3rver(opts: { bucket?: string; extraBuckets?: string[] } = {}): Promise<S3Server> {
+  const bucket = opts.bucket ?? 'registry';
+  const buckets = [bucket, ...(opts.extraBuckets ?? [])];
+  const proc = await startProcess({
+    name: 's3rver',
+    command: process.execPath,
+    // Every bucket name follows its own flag: s3rver reads the words after a name as bucket config files.
+    args: [s3rverScript(), '-d', 'data', '-a', '127.0.0.1', '-p', '0', ...buckets.flatMap((b) => ['--configure-bucket', b])],
+    ready: async (p) => listening.test(await p.readLog()),
+  });
+  const port = Number(listening.exec(await proc.readLog())?.[1]);
+  const server: S3Server = {
+    endpoint: `http://127.0.0.1:${port}`,
+    host: '127.0.0.1',
+    port,
+    accessKey: key,
+    secretKey: key,
+    region: 'us-east-1',
+    bucket,
+    pid: proc.pid,
+    process: proc,
+    stop: () => proc.stop(),
+    createBucket: (name) => s3Client(server).makeBucket(name),
+  };
+  return server;
+}
