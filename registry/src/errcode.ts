@@ -37,6 +37,8 @@ export type ErrorName = keyof typeof ERRORS;
 
 export class RegistryError extends Error {
   readonly descriptor: ErrorDescriptor;
+  /** Response headers the error needs (Content-Range on a 416, Range on a failed chunk). */
+  headers: Record<string, string> = {};
   constructor(
     name: ErrorName,
     message?: string,
@@ -45,5 +47,10 @@ export class RegistryError extends Error {
     super(message ?? ERRORS[name].message);
     this.name = 'RegistryError';
     this.descriptor = ERRORS[name];
+  }
+
+  withHeaders(headers: Record<string, string>): this {
+    Object.assign(this.headers, headers);
+    return this;
   }
 }

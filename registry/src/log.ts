@@ -26,15 +26,27 @@ export const REDACTED_PATHS = [
   'token',
 ];
 
-export function createLogger(config: Pick<LogConfig, 'level' | 'formatter' | 'fields'>, destination?: NodeJS.WritableStream): Logger {
+function logfmtValue(value: unknown): string {
+  const text = typeof value === 'string' ? value : JSON.stringify(value);
+  return /^[^\s"=]+$/.test(text) ? text : JSON.stringify(text);
+}
+
+/** distribution's "text" formatter writes logrus key=value lines; this turns pino's JSON lines into the same. */
+export function logfmt(line: string): string {
+  const { time, level, msg, ...rest } = JSON.parse(line) as Record<string, unknown>;
+  const pairs = Object.entries(rest).map(([key, value]) => `${key}=${logfmtValue(value)}`);
+  return `time=${logfmtValue(time)} level=${logfmtValue(level)} msg=${logfmtValue(msg ?? '')}${pairs.length ? ` ${pairs.join(' ')}` : ''}\n`;
+}
+
+export function createLogger(config: Pick<LogConfig, 'level' | 'formatter' | 'fields'>, destination: NodeJS.WritableStream = process.stdout): Logger {
   const options = {
     level: LEVELS[config.level],
     base: { pid: process.pid, ...config.fields },
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
     timestamp: pino.stdTimeFunctions.isoTime,
-    // distribution's "text" formatter is logrus key=value; pino's JSON lines stay machine-readable either way, so
-    // "text" only renames the level to its label.
     formatters: { level: (label: string) => ({ level: label }) },
   };
-  return destination ? pino(options, destination as pino.DestinationStream) : pino(options);
+  const stream: pino.DestinationStream =
+    config.formatter === 'text' ? { write: (line: string) => destination.write(logfmt(line)) } : (destination as pino.DestinationStream);
+  return pino(options, stream);
 }

@@ -61,6 +61,11 @@ export class BlobStore {
     }
   }
 
+  /** A URL the client can fetch the blob from directly, when the driver offers one (S3, OSS). */
+  async redirectURL(digest: Digest, method: 'GET' | 'HEAD'): Promise<string | undefined> {
+    return this.driver.redirectURL(paths.blobData(digest), method);
+  }
+
   /** Whole content of a small blob (a manifest). */
   async read(digest: Digest): Promise<Buffer> {
     try {

@@ -1,0 +1,71 @@
+// createApp builds the Koa application from a config and its dependencies; listening is server.ts's job, so
+// tests build the app and bind port 0.
+import Koa from 'koa';
+import Router from '@koa/router';
+import type { AccessController } from '../auth/controller.js';
+import type { Config } from '../config/types.js';
+import { RegistryError } from '../errcode.js';
+import type { Logger } from '../log.js';
+import type { StorageDriver } from '../storage/driver/driver.js';
+import { RegistryStore } from '../storage/registry-store.js';
+import { registerBase } from './base.js';
+import { registerBlobs } from './blobs.js';
+import { registerCatalog } from './catalog.js';
+import type { RequestState, Services } from './context.js';
+import { renderErrors } from './errors.js';
+import { registerManifests } from './manifests.js';
+import { registerReferrers } from './referrers.js';
+import { requestContext } from './request-context.js';
+import { routePatterns } from './routes.js';
+import { registerTags } from './tags.js';
+import { registerUploads } from './uploads.js';
+
+export interface AppDeps {
+  driver: StorageDriver;
+  logger: Logger;
+  access?: AccessController;
+}
+
+export interface RegistryApp {
+  koa: Koa<RequestState>;
+  store: RegistryStore;
+}
+
+export function createApp(config: Config, deps: AppDeps): RegistryApp {
+  const store = new RegistryStore(deps.driver, {
+    cacheBlobDescriptors: config.storage.cache.blobdescriptor === 'inmemory',
+    manifests: {
+      urls: {
+        allow: config.validation.manifests.urls.allow.map((re) => new RegExp(re)),
+        deny: config.validation.manifests.urls.deny.map((re) => new RegExp(re)),
+      },
+      skipBlobChecks: config.validation.disabled,
+    },
+  });
+  const services: Services = { config, store, logger: deps.logger, ...(deps.access && { access: deps.access }) };
+  const routes = routePatterns(config.http.prefix);
+  const router = new Router<RequestState>();
+  registerBase(router, services, routes);
+  registerCatalog(router, services, routes);
+  registerTags(router, services, routes);
+  // Upload routes first: "<name>/blobs/uploads/<uuid>" must not be read as a blob digest.
+  registerUploads(router, services, routes);
+  registerBlobs(router, services, routes);
+  registerManifests(router, services, routes);
+  registerReferrers(router, services, routes);
+
+  const koa = new Koa<RequestState>({ proxy: false });
+  koa.use(requestContext(services));
+  koa.use(renderErrors);
+  koa.use(router.routes());
+  koa.use(
+    router.allowedMethods({
+      throw: true,
+      methodNotAllowed: () => new RegistryError('UNSUPPORTED', 'this endpoint does not support that method'),
+      notImplemented: () => new RegistryError('UNSUPPORTED', 'the registry does not implement that method'),
+    }),
+  );
+  // Errors are rendered by renderErrors; Koa's own handler would only print them a second time.
+  koa.silent = true;
+  return { koa, store };
+}

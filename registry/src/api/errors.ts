@@ -1,0 +1,47 @@
+// Renders every failure in one place: a RegistryError as its descriptor says, a Challenge as 401, anything else
+// as 500 UNKNOWN with the request id so an operator can find the logged cause.
+import { Challenge } from '../auth/controller.js';
+import { ERRORS, RegistryError } from '../errcode.js';
+import type { Context } from './context.js';
+
+interface ErrorBody {
+  errors: { code: string; message: string; detail?: unknown }[];
+}
+
+function body(code: string, message: string, detail?: unknown): ErrorBody {
+  return { errors: [{ code, message, ...(detail !== undefined && { detail }) }] };
+}
+
+function isClientAbort(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE' || (err as Error | undefined)?.message === 'aborted';
+}
+
+export async function renderErrors(ctx: Context, next: () => Promise<unknown>): Promise<void> {
+  try {
+    await next();
+    if (ctx.status === 404 && ctx.body === undefined) {
+      throw new RegistryError('NOT_FOUND', `no API endpoint at ${ctx.method} ${ctx.path}`);
+    }
+  } catch (err) {
+    if (err instanceof RegistryError) {
+      ctx.status = err.descriptor.status;
+      ctx.set(err.headers);
+      ctx.body = body(err.descriptor.code, err.message, err.detail);
+      ctx.state.log.info({ err: { code: err.descriptor.code, message: err.message } }, 'request refused');
+    } else if (err instanceof Challenge) {
+      ctx.status = ERRORS.UNAUTHORIZED.status;
+      ctx.set('WWW-Authenticate', err.header);
+      ctx.body = body(ERRORS.UNAUTHORIZED.code, err.message);
+      ctx.state.log.info({ challenge: err.header }, 'authentication challenge');
+    } else if (isClientAbort(err)) {
+      ctx.state.log.warn({ err }, 'client closed the connection mid-request');
+      ctx.status = ERRORS.BLOB_UPLOAD_INVALID.status;
+      ctx.body = body(ERRORS.BLOB_UPLOAD_INVALID.code, 'the request body ended early');
+    } else {
+      ctx.state.log.error({ err }, 'request failed');
+      ctx.status = ERRORS.UNKNOWN.status;
+      ctx.body = body(ERRORS.UNKNOWN.code, `internal error; the registry log has the cause under request id ${ctx.state.requestId}`);
+    }
+  }
+}

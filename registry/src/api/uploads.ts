@@ -1,0 +1,134 @@
+// /v2/<name>/blobs/uploads/: start (plain, monolithic, cross-repository mount), PATCH chunks, PUT to finish,
+// GET status, DELETE to cancel.
+import type Router from '@koa/router';
+import { Challenge } from '../auth/controller.js';
+import { RegistryError } from '../errcode.js';
+import { formatDigest, type Digest } from '../storage/digest.js';
+import { checkDigest, checkName } from '../storage/reference.js';
+import type { UploadStatus } from '../storage/uploads.js';
+import { authorize, repositoryAccess, writable } from './access.js';
+import type { RequestState, Services, Context } from './context.js';
+import { parseContentRange, queryString } from './http-input.js';
+import { emptyBody } from './http-output.js';
+import { captures, type routePatterns } from './routes.js';
+import { locationUrl } from './urls.js';
+
+function rangeHeader(size: number): string {
+  // The spec's Range is inclusive; an empty upload reports 0-0, as distribution does.
+  return `0-${Math.max(size - 1, 0)}`;
+}
+
+function hasBody(ctx: Context): boolean {
+  const length = ctx.get('content-length');
+  return (length !== '' && Number(length) > 0) || ctx.get('transfer-encoding') !== '';
+}
+
+export function registerUploads(router: Router<RequestState>, services: Services, routes: ReturnType<typeof routePatterns>): void {
+  const { store } = services;
+
+  function uploadAccepted(ctx: Context, name: string, status: UploadStatus, code: 202 | 204): void {
+    emptyBody(ctx, code);
+    ctx.set('Location', locationUrl(ctx, services, `${name}/blobs/uploads/${status.uuid}`));
+    ctx.set('Range', rangeHeader(status.size));
+    ctx.set('Docker-Upload-UUID', status.uuid);
+  }
+
+  async function blobCreated(ctx: Context, name: string, digest: Digest): Promise<void> {
+    await store.layers.link(name, digest);
+    emptyBody(ctx, 201);
+    ctx.set('Location', locationUrl(ctx, services, `${name}/blobs/${formatDigest(digest)}`));
+    ctx.set('Docker-Content-Digest', formatDigest(digest));
+  }
+
+  /** Links a blob from another repository when the client may pull it there; false means start an upload. */
+  async function mount(ctx: Context, name: string, digest: Digest, from: string): Promise<boolean> {
+    try {
+      await authorize(ctx, services, [repositoryAccess(from, 'pull')]);
+    } catch (err) {
+      if (err instanceof Challenge) return false;
+      throw err;
+    }
+    if (!(await store.layers.linked(from, digest)) || !(await store.blobs.exists(digest))) return false;
+    await blobCreated(ctx, name, digest);
+    ctx.state.log.debug({ name, from, digest: formatDigest(digest) }, 'blob mounted');
+    return true;
+  }
+
+  router.post(routes.uploads, async (ctx: Context) => {
+    const { name } = captures(ctx);
+    await authorize(ctx, services, [repositoryAccess(name, 'pull', 'push')]);
+    writable(services);
+    const mounted = queryString(ctx.query.mount);
+    if (mounted) {
+      const digest = checkDigest(mounted);
+      const from = queryString(ctx.query.from);
+      if (from && (await mount(ctx, name, digest, checkName(from)))) return;
+    }
+    const monolithic = queryString(ctx.query.digest);
+    const upload = await store.uploads.start(name);
+    if (monolithic) {
+      const digest = checkDigest(monolithic);
+      await store.uploads.complete(name, upload.uuid, digest, ctx.req);
+      await blobCreated(ctx, name, digest);
+      return;
+    }
+    uploadAccepted(ctx, name, upload, 202);
+  });
+
+  router.patch(routes.upload, async (ctx: Context) => {
+    const { name, second: uuid } = captures(ctx);
+    await authorize(ctx, services, [repositoryAccess(name, 'pull', 'push')]);
+    writable(services);
+    try {
+      const range = parseContentRange(ctx.get('content-range') || undefined, ctx.get('content-length') || undefined);
+      uploadAccepted(ctx, name, await store.uploads.append(name, uuid, ctx.req, range), 202);
+    } catch (err) {
+      // A refused chunk leaves the upload as it was: tell the client where it stands so it can resume.
+      if (err instanceof RegistryError && err.descriptor.code === 'RANGE_INVALID') {
+        const status = await store.uploads.status(name, uuid);
+        err.withHeaders({
+          Location: locationUrl(ctx, services, `${name}/blobs/uploads/${uuid}`),
+          Range: rangeHeader(status.size),
+          'Docker-Upload-UUID': uuid,
+        });
+      }
+      throw err;
+    }
+  });
+
+  router.put(routes.upload, async (ctx: Context) => {
+    const { name, second: uuid } = captures(ctx);
+    await authorize(ctx, services, [repositoryAccess(name, 'pull', 'push')]);
+    writable(services);
+    const raw = queryString(ctx.query.digest);
+    if (!raw) {
+      throw new RegistryError('DIGEST_INVALID', 'the digest query parameter is required to finish an upload: PUT <upload URL>?digest=sha256:<hex>');
+    }
+    const digest = checkDigest(raw);
+    const range = parseContentRange(ctx.get('content-range') || undefined, ctx.get('content-length') || undefined);
+    if (range) {
+      const status = await store.uploads.status(name, uuid);
+      if (range.start !== status.size) {
+        throw new RegistryError('RANGE_INVALID', `last chunk starts at byte ${range.start} but the upload has ${status.size} bytes`).withHeaders({
+          Range: rangeHeader(status.size),
+        });
+      }
+    }
+    await store.uploads.complete(name, uuid, digest, hasBody(ctx) ? ctx.req : undefined);
+    await blobCreated(ctx, name, digest);
+  });
+
+  router.get(routes.upload, async (ctx: Context) => {
+    const { name, second: uuid } = captures(ctx);
+    await authorize(ctx, services, [repositoryAccess(name, 'pull')]);
+    uploadAccepted(ctx, name, await store.uploads.status(name, uuid), 204);
+  });
+
+  router.delete(routes.upload, async (ctx: Context) => {
+    const { name, second: uuid } = captures(ctx);
+    await authorize(ctx, services, [repositoryAccess(name, 'pull', 'push')]);
+    writable(services);
+    await store.uploads.cancel(name, uuid);
+    emptyBody(ctx, 204);
+  });
+}
