@@ -19,7 +19,7 @@
 //
 // A link file holds a digest ("sha256:<hex>") and nothing else. The referrers index is an addition of this
 // registry: distribution ignores it, and a referrer pushed through distribution is simply not listed.
-import type { Digest } from './digest.js';
+import { DigestError, parseDigest, type Digest } from './digest.js';
 
 const V2 = '/docker/registry/v2';
 
@@ -68,8 +68,14 @@ export const paths = {
   tagCurrentLink(name: string, tag: string): string {
     return `${this.tagDir(name, tag)}/current/link`;
   },
+  tagIndexRoot(name: string, tag: string): string {
+    return `${this.tagDir(name, tag)}/index`;
+  },
+  tagIndexDir(name: string, tag: string, d: Digest): string {
+    return `${this.tagIndexRoot(name, tag)}/${d.algorithm}/${d.hex}`;
+  },
   tagIndexLink(name: string, tag: string, d: Digest): string {
-    return `${this.tagDir(name, tag)}/index/${d.algorithm}/${d.hex}/link`;
+    return `${this.tagIndexDir(name, tag, d)}/link`;
   },
   referrersDir(name: string, subject: Digest): string {
     return `${this.manifestsRoot(name)}/referrers/${subject.algorithm}/${subject.hex}`;
@@ -97,4 +103,21 @@ export const paths = {
 /** The last element of a storage path: a hex, a tag, a repository component. */
 export function lastPathElement(path: string): string {
   return path.slice(path.lastIndexOf('/') + 1);
+}
+
+/**
+ * The digest a blobs/<algorithm>/<first two hex>/<hex>/data path stores, or undefined for any other path (a stray
+ * file, an algorithm this registry does not know): walkers of blobs/ leave such paths alone.
+ */
+export function blobDataDigest(path: string): Digest | undefined {
+  const parts = path.slice(paths.blobsRoot.length + 1).split('/');
+  if (!path.startsWith(`${paths.blobsRoot}/`) || parts.length !== 4 || parts[3] !== 'data') return undefined;
+  const [algorithm, prefix, hex] = parts as [string, string, string];
+  if (prefix.length !== 2 || !hex.startsWith(prefix)) return undefined;
+  try {
+    return parseDigest(`${algorithm}:${hex}`);
+  } catch (err) {
+    if (err instanceof DigestError) return undefined;
+    throw err;
+  }
 }
