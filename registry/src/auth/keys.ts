@@ -56,8 +56,10 @@ async function readJwks(path: string, configKey: string): Promise<Array<{ key: K
   });
 }
 
+/** The DER SubjectPublicKeyInfo (base64) of a key or of a private key's public half: equal means the same key. */
 export function spkiOf(key: KeyObject): string {
-  return key.export({ type: 'spki', format: 'der' }).toString('base64');
+  const publicKey = key.type === 'private' ? createPublicKey(key) : key;
+  return publicKey.export({ type: 'spki', format: 'der' }).toString('base64');
 }
 
 /** Loads the bundle (and the JWKS when given) and indexes their keys. */

@@ -317,8 +317,10 @@ describe('registry token auth (auth.token)', function () {
       const other = sign(current.key, { kid }, claims({ access: [{ type: 'repository', name: 'foo/other', actions: ['pull', 'push'] }] }));
       const pullOnly = sign(current.key, { kid }, claims({ access: [{ type: 'repository', name: 'foo/bar', actions: ['pull'] }] }));
       const catalogAsRepo = sign(current.key, { kid }, claims({ access: [{ type: 'repository', name: 'catalog', actions: ['*'] }] }));
-      for (const [token, needed] of [[other, PULL_PUSH], [pullOnly, PULL_PUSH], [catalogAsRepo, [{ type: 'registry', name: 'catalog', actions: ['*'] }]]] as const) {
-        const challenge = await refusal(controller, `Bearer ${token}`, [...needed]);
+      const catalog: Access[] = [{ type: 'registry', name: 'catalog', actions: ['*'] }];
+      const cases: Array<[string, Access[]]> = [[other, PULL_PUSH], [pullOnly, PULL_PUSH], [catalogAsRepo, catalog]];
+      for (const [token, needed] of cases) {
+        const challenge = await refusal(controller, `Bearer ${token}`, needed);
         expect(challenge.header).to.match(/,error="insufficient_scope"$/);
         expect(challenge.code).to.equal('UNAUTHORIZED');
       }
@@ -326,29 +328,30 @@ describe('registry token auth (auth.token)', function () {
   });
 
   describe('configuration errors', function () {
+    const startError = async (overrides: Partial<TokenAuth>): Promise<string> => {
+      try {
+        await createTokenController({ ...config, ...overrides }, logger);
+      } catch (err) {
+        return (err as Error).message;
+      }
+      throw new Error('createTokenController accepted a bad configuration');
+    };
+
     it('a missing bundle names the file and auth.token.rootcertbundle', async function () {
       const missing = join(dir, 'missing.pem');
-      let error: Error | undefined;
-      await createTokenController({ ...config, rootcertbundle: missing, jwks: undefined }, logger).catch((err: Error) => (error = err));
-      expect(error?.message).to.include(missing).and.include('auth.token.rootcertbundle');
+      expect(await startError({ rootcertbundle: missing, jwks: undefined })).to.include(missing).and.include('auth.token.rootcertbundle');
     });
 
     it('a garbage bundle names the file and the key', async function () {
       const garbage = join(dir, 'garbage.pem');
       await writeFile(garbage, 'this is not a certificate\n');
-      let error: Error | undefined;
-      await createTokenController({ ...config, rootcertbundle: garbage, jwks: undefined }, logger).catch((err: Error) => (error = err));
-      expect(error?.message).to.include(garbage).and.include('auth.token.rootcertbundle');
+      expect(await startError({ rootcertbundle: garbage, jwks: undefined })).to.include(garbage).and.include('auth.token.rootcertbundle');
       await writeFile(garbage, '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n');
-      error = undefined;
-      await createTokenController({ ...config, rootcertbundle: garbage, jwks: undefined }, logger).catch((err: Error) => (error = err));
-      expect(error?.message).to.include(garbage).and.include('auth.token.rootcertbundle');
+      expect(await startError({ rootcertbundle: garbage, jwks: undefined })).to.include(garbage).and.include('auth.token.rootcertbundle');
     });
 
     it('an unsupported signing algorithm (HS256, none) is refused at start', async function () {
-      let error: Error | undefined;
-      await createTokenController({ ...config, signingalgorithms: ['RS256', 'HS256', 'none'] }, logger).catch((err: Error) => (error = err));
-      expect(error?.message).to.include('auth.token.signingalgorithms').and.include('HS256').and.include('none');
+      expect(await startError({ signingalgorithms: ['RS256', 'HS256', 'none'] })).to.include('auth.token.signingalgorithms').and.include('HS256').and.include('none');
     });
   });
 });

@@ -1,0 +1,169 @@
+// The HTTP layer: Koa serving GET and POST /api/v1/authorize/registry/, turning each request into a TokenRequest for
+// the current ConsoleState. Building the app is separate from listening so tests bind port 0.
+import Koa, { type Context } from 'koa';
+import { koaBody } from 'koa-body';
+import type { Logger } from '../../registry/src/log.js';
+import { TokenService, type ConsoleState, type TokenRequest } from './authorize.js';
+import type { ConsoleConfig } from './config.js';
+import { AccountsIdentity, type Identity } from './identity.js';
+import { Policy } from './policy.js';
+import { FailureLimiter } from './ratelimit.js';
+import { TokenSigner } from './signer.js';
+
+export const TOKEN_PATH = '/api/v1/authorize/registry/';
+
+export interface ConsoleDeps {
+  logger: Logger;
+  /** The identity backend for a config; the accounts of console.yml unless given (e.g. a LAIN SSO backend). */
+  identity?: (config: ConsoleConfig) => Identity;
+  /** Clock for the login rate limiter. */
+  now?: () => number;
+}
+
+export interface ConsoleApp {
+  readonly app: Koa;
+  /** The console.yml in force. */
+  readonly config: ConsoleConfig;
+  /**
+   * Switches to a new console.yml: keys, accounts and rules are loaded first, and only when all of it loads is it
+   * swapped in; requests already running finish with the state they started with. Throws (keeping the old) otherwise.
+   */
+  reload(config: ConsoleConfig): Promise<void>;
+}
+
+/** Thrown by the request parsing below for a query or form the endpoint cannot read. */
+class MalformedRequest extends Error {}
+
+type Params = Record<string, string | string[] | undefined>;
+
+function single(params: Params, name: string): string | undefined {
+  const value = params[name];
+  if (Array.isArray(value)) throw new MalformedRequest(`parameter ${name} is given ${value.length} times; give it once`);
+  return value === '' ? undefined : value;
+}
+
+function all(params: Params, name: string): string[] {
+  const value = params[name];
+  return value === undefined ? [] : Array.isArray(value) ? value : [value];
+}
+
+function basicCredentials(header: string | undefined): TokenRequest['basic'] {
+  if (header === undefined || header === '') return undefined;
+  const match = /^Basic\s+([A-Za-z0-9+/]+=*)\s*$/i.exec(header);
+  if (match === null) throw new MalformedRequest('Authorization must be Basic credentials (base64 of user:password)');
+  const decoded = Buffer.from(match[1]!, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon <= 0) throw new MalformedRequest('Basic credentials must be base64 of user:password');
+  return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+}
+
+// The socket's peer, never a forwarded header a client can write itself (the LAIN console trusted X-Real-IP).
+function peerAddress(ctx: Context): string {
+  const address = ctx.req.socket.remoteAddress ?? 'unknown';
+  return address.startsWith('::ffff:') ? address.slice('::ffff:'.length) : address;
+}
+
+function tokenRequest(ctx: Context): TokenRequest {
+  const address = peerAddress(ctx);
+  if (ctx.method === 'GET') {
+    const query = ctx.query as Params;
+    return {
+      method: 'GET',
+      address,
+      service: single(query, 'service'),
+      scopes: all(query, 'scope'),
+      account: single(query, 'account'),
+      basic: basicCredentials(ctx.get('Authorization')),
+      offline: single(query, 'offline_token') === 'true',
+      clientId: single(query, 'client_id'),
+    };
+  }
+  const body = ctx.request.body;
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new MalformedRequest('POST needs an application/x-www-form-urlencoded body (OAuth2 token request)');
+  }
+  const form = body as Params;
+  return {
+    method: 'POST',
+    address,
+    service: single(form, 'service'),
+    scopes: all(form, 'scope'),
+    offline: single(form, 'access_type') === 'offline',
+    grantType: single(form, 'grant_type'),
+    clientId: single(form, 'client_id'),
+    username: single(form, 'username'),
+    password: single(form, 'password'),
+    refreshToken: single(form, 'refresh_token'),
+  };
+}
+
+async function buildState(config: ConsoleConfig, deps: ConsoleDeps): Promise<ConsoleState> {
+  return {
+    config,
+    identity: deps.identity?.(config) ?? new AccountsIdentity(config.accounts),
+    policy: new Policy(config.rules, config.mode),
+    signer: await TokenSigner.load(config.token.key, config.token.certificate, config.token.issuer),
+  };
+}
+
+function sendError(ctx: Context, status: number, code: string, message: string): void {
+  ctx.status = status;
+  ctx.body = { errors: [{ code, message }], error: 'invalid_request', error_description: message };
+}
+
+export async function createConsoleApp(config: ConsoleConfig, deps: ConsoleDeps): Promise<ConsoleApp> {
+  let state = await buildState(config, deps);
+  const limiter = new FailureLimiter(config.ratelimit.failures, config.ratelimit.window, deps.now);
+  const audit = deps.logger.child({ component: 'audit' });
+  const service = new TokenService(limiter, audit);
+  const app = new Koa();
+  const form = koaBody({ urlencoded: true, json: false, multipart: false, text: false, formLimit: '64kb' });
+
+  app.use(async (ctx, next) => {
+    try {
+      await next();
+    } catch (err) {
+      const status = (err as { status?: number }).status;
+      if (err instanceof MalformedRequest) {
+        audit.info({ audit: 'refusal', address: peerAddress(ctx), status: 400, reason: err.message }, 'token refused');
+        return sendError(ctx, 400, 'INVALID_REQUEST', err.message);
+      }
+      // koa-body's own refusals (body too large, unreadable form) carry their 4xx status.
+      if (typeof status === 'number' && status >= 400 && status < 500) return sendError(ctx, status, 'INVALID_REQUEST', (err as Error).message);
+      deps.logger.error({ err, path: ctx.path }, 'token endpoint failed');
+      sendError(ctx, 500, 'UNKNOWN', 'internal error; the console-auth log has the details');
+    }
+  });
+
+  app.use(async (ctx, next) => {
+    if (ctx.path !== TOKEN_PATH && ctx.path !== TOKEN_PATH.slice(0, -1)) {
+      return sendError(ctx, 404, 'NOT_FOUND', `no such endpoint; tokens are served at ${TOKEN_PATH}`);
+    }
+    if (ctx.method !== 'GET' && ctx.method !== 'POST') {
+      ctx.set('Allow', 'GET, POST');
+      return sendError(ctx, 405, 'UNSUPPORTED', `${ctx.method} is not supported here; use GET or POST`);
+    }
+    if (ctx.method === 'POST') await form(ctx, async () => undefined);
+    await next();
+  });
+
+  app.use(async (ctx) => {
+    const current = state;
+    const result = await service.handle(current, tokenRequest(ctx));
+    ctx.status = result.status;
+    ctx.set(result.headers);
+    ctx.body = result.body;
+  });
+
+  return {
+    app,
+    get config() {
+      return state.config;
+    },
+    async reload(next: ConsoleConfig) {
+      const built = await buildState(next, deps);
+      limiter.configure(next.ratelimit.failures, next.ratelimit.window);
+      state = built;
+    },
+  };
+}
