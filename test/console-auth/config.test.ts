@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { ConfigError, parseConsoleConfig } from '../../console-auth/src/config.js';
+import { fileURLToPath } from 'node:url';
+import { ConfigError, loadConsoleConfig, parseConsoleConfig } from '../../console-auth/src/config.js';
 
 const HASH = '$2b$04$PArmm7XORnX4pgPQvWXmjukG7KRMAUBcIUeOwr0m/5JtuTPY.W45.';
 
@@ -68,6 +69,12 @@ extra: 1
     for (const expected of ['http.port is not a known key', 'token.service is required', 'token.ttl must be a positive duration', 'accounts.alice.password must be a bcrypt hash', 'console-auth hash-password', 'accounts.anonymous', 'rules[0].actions', 'rules[1] needs exactly one of repository', 'rules[2].registry can only be "catalog"', 'mode must be', 'extra is not a known key']) {
       expect(text).to.include(expected);
     }
+  });
+
+  it('accepts the example etc/console.yml', async function () {
+    const config = await loadConsoleConfig(fileURLToPath(new URL('../../../etc/console.yml', import.meta.url)));
+    expect(config.token.service).to.equal('lain.local');
+    expect(config.rules.length).to.be.greaterThan(3);
   });
 
   it('refuses YAML that does not parse, naming the file', function () {

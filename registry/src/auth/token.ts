@@ -206,6 +206,9 @@ export async function createTokenController(config: TokenAuth, logger: Logger): 
     throw new Error(`auth.token.signingalgorithms: unsupported ${unknown.join(', ')} (supported: ${SIGNING_ALGORITHMS.join(', ')})`);
   }
   const trusted = await loadTrustedKeys(config.rootcertbundle, config.jwks);
+  if (config.autoredirect) {
+    logger.warn('auth.token.autoredirect is not supported yet: challenges name auth.token.realm as it is written');
+  }
   logger.info(
     { certificates: trusted.roots.length, keys: trusted.bySpki.size, issuer: config.issuer, service: config.service },
     'token auth: trusted signing keys loaded',
