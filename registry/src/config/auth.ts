@@ -1,0 +1,77 @@
+// auth: absent (open registry) or exactly one of silly, htpasswd, token. Anything doubtful is an error, never a
+// registry that starts open when it was meant to be closed.
+import type { AuthConfig, TokenAuth } from './types.js';
+import type { Section } from './section.js';
+import { describeOrigin } from './tree.js';
+import { joinNames } from './storage.js';
+
+const AUTH_TYPES = ['silly', 'htpasswd', 'token'] as const;
+
+/** The JWS algorithms distribution's token verifier accepts. */
+export const SIGNING_ALGORITHMS = [
+  'EdDSA',
+  'HS256',
+  'HS384',
+  'HS512',
+  'RS256',
+  'RS384',
+  'RS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'PS256',
+  'PS384',
+  'PS512',
+] as const;
+
+function readToken(s: Section): TokenAuth {
+  const token: TokenAuth = {
+    type: 'token',
+    realm: s.required('realm'),
+    service: s.required('service'),
+    issuer: s.required('issuer'),
+    rootcertbundle: s.required('rootcertbundle'),
+    autoredirect: s.boolean('autoredirect', false),
+  };
+  s.unsupported('autoredirectpath', 'the realm is /auth/token/ on the request host');
+  const jwks = s.string('jwks');
+  if (jwks !== undefined && jwks !== '') token.jwks = jwks;
+  const algorithms = s.stringList('signingalgorithms');
+  if (algorithms !== undefined) {
+    const unknown = algorithms.filter((a) => !(SIGNING_ALGORITHMS as readonly string[]).includes(a));
+    if (unknown.length > 0) {
+      s.error('signingalgorithms', `${joinNames(unknown)} not supported (use some of ${SIGNING_ALGORITHMS.join(', ')})`, s.originOf('signingalgorithms'));
+    }
+    token.signingalgorithms = algorithms;
+  }
+  return token;
+}
+
+function readAuthSection(s: Section): AuthConfig | undefined {
+  const types = s.keys();
+  if (types.length === 0) return undefined;
+  if (types.length > 1) {
+    const origins = types.map((name) => {
+      const origin = s.originOf(name);
+      return origin === undefined ? name : `${name}: ${describeOrigin(origin)}`;
+    });
+    s.error(undefined, `at most one type may be configured, found ${joinNames(types)} [${origins.join('; ')}]`);
+    return undefined;
+  }
+  const [type] = types;
+  switch (type) {
+    case 'silly':
+      return s.section(type, (a) => ({ type, realm: a.required('realm'), service: a.required('service') }));
+    case 'htpasswd':
+      return s.section(type, (a) => ({ type, realm: a.required('realm'), path: a.required('path') }));
+    case 'token':
+      return s.section(type, readToken);
+    default:
+      s.error(type, `not supported by this registry (use one of ${AUTH_TYPES.join(', ')}, or no auth section)`, s.originOf(type));
+      return undefined;
+  }
+}
+
+export function readAuth(top: Section): AuthConfig | undefined {
+  return top.section('auth', readAuthSection, { shorthand: true });
+}

@@ -1,0 +1,73 @@
+// A typed Config written back in distribution's config.yml shape: for `registry config` style printing (secrets
+// masked) and for rendering a file that both this registry and distribution read to the same settings.
+import { stringify } from 'yaml';
+import { formatDuration } from './duration.js';
+import type { AuthConfig, Config, StorageDriverConfig } from './types.js';
+
+type Shape = { [key: string]: unknown };
+
+export const MASK = '*****';
+
+
+function driverShape(driver: StorageDriverConfig): Shape {
+  switch (driver.type) {
+    case 'filesystem':
+      return { filesystem: { ...driver.filesystem } };
+    case 'inmemory':
+      return { inmemory: {} };
+    case 's3':
+      return { s3: { ...driver.s3 } };
+    case 'oss':
+      return { oss: { ...driver.oss } };
+  }
+}
+
+function authShape(auth: AuthConfig): Shape {
+  const { type, ...params } = auth;
+  return { [type]: params };
+}
+
+export function toDistributionShape(config: Config): Shape {
+  const { storage, http, health } = config;
+  const { uploadpurging } = storage.maintenance;
+  const shape: Shape = {
+    version: config.version,
+    log: config.log,
+    storage: {
+      ...driverShape(storage.driver),
+      delete: storage.delete,
+      maintenance: {
+        readonly: storage.maintenance.readonly,
+        uploadpurging: { ...uploadpurging, age: formatDuration(uploadpurging.age), interval: formatDuration(uploadpurging.interval) },
+      },
+      ...(storage.cache.blobdescriptor === undefined ? {} : { cache: storage.cache }),
+      redirect: storage.redirect,
+    },
+    http: { ...http, draintimeout: formatDuration(http.draintimeout) },
+    health: { storagedriver: { ...health.storagedriver, interval: formatDuration(health.storagedriver.interval) } },
+    validation: config.validation,
+  };
+  if (config.auth !== undefined) shape.auth = authShape(config.auth);
+  return shape;
+}
+
+function maskIn(section: unknown, keys: readonly string[]): void {
+  if (typeof section !== 'object' || section === null) return;
+  const record = section as Shape;
+  for (const key of keys) if (record[key] !== undefined) record[key] = MASK;
+}
+
+/** A copy in distribution's YAML shape with every credential replaced by "*****" (absent ones stay absent). */
+export function maskSecrets(config: Config): unknown {
+  const shape = structuredClone(toDistributionShape(config));
+  maskIn(shape.http, ['secret']);
+  const storage = shape.storage as Shape;
+  maskIn(storage.s3, ['accesskey', 'secretkey']);
+  maskIn(storage.oss, ['accesskeyid', 'accesskeysecret']);
+  return shape;
+}
+
+/** YAML that distribution's YAML 1.1 reader takes back unchanged: strings like "yes" or "0755" are quoted; undefined values are left out. */
+export function toYaml(value: unknown): string {
+  return stringify(value, { version: '1.1', lineWidth: 0 });
+}

@@ -1,0 +1,162 @@
+// storage: exactly one driver plus distribution's non-driver sections (delete, maintenance, cache, redirect).
+import type { FilesystemStorage, OSSStorage, S3Storage, StorageConfig, StorageDriverConfig } from './types.js';
+import type { Section } from './section.js';
+import { describeOrigin } from './tree.js';
+
+/** Keys of `storage` that are not drivers (distribution's list, plus `tag` from distribution 3). */
+export const STORAGE_SECTIONS: readonly string[] = ['delete', 'maintenance', 'cache', 'redirect', 'tag'];
+
+export const DRIVERS = ['filesystem', 'inmemory', 's3', 'oss'] as const;
+
+const MiB = 1024 * 1024;
+const GiB = 1024 * MiB;
+/** S3 and OSS refuse multipart parts below 5 MiB; S3 caps a part at 5 GiB. */
+const MIN_CHUNK = 5 * MiB;
+const MAX_CHUNK = 5 * GiB;
+const DEFAULT_CHUNK = 10 * MiB;
+const DEFAULT_COPY_CHUNK = 32 * MiB;
+
+const S3_STORAGE_CLASSES = [
+  'STANDARD',
+  'REDUCED_REDUNDANCY',
+  'STANDARD_IA',
+  'ONEZONE_IA',
+  'INTELLIGENT_TIERING',
+  'OUTPOSTS',
+  'GLACIER_IR',
+  'NONE',
+] as const;
+
+export function joinNames(names: string[]): string {
+  return names.length <= 1 ? names.join('') : `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`;
+}
+
+function readFilesystem(s: Section): FilesystemStorage {
+  const rootdirectory = s.string('rootdirectory') ?? '/var/lib/registry';
+  if (rootdirectory === '') s.error('rootdirectory', 'must not be empty (default /var/lib/registry)');
+  return { rootdirectory, maxthreads: s.integer('maxthreads', 100, { min: 25 }) };
+}
+
+/** distribution lets an empty access key mean "use the instance's IAM role", as an absent one does. */
+function optional(value: string | undefined): string | undefined {
+  return value === '' ? undefined : value;
+}
+
+function readS3(s: Section): S3Storage {
+  const accesskey = optional(s.string('accesskey'));
+  const secretkey = optional(s.string('secretkey'));
+  if ((accesskey === undefined) !== (secretkey === undefined)) {
+    const missing = accesskey === undefined ? 'accesskey' : 'secretkey';
+    s.error(missing, `required when ${missing === 'accesskey' ? 'secretkey' : 'accesskey'} is set (omit both to use the instance's credentials)`, s.origin);
+  }
+  const config: S3Storage = {
+    region: s.required('region'),
+    bucket: s.required('bucket'),
+    regionendpoint: optional(s.string('regionendpoint')),
+    forcepathstyle: s.boolean('forcepathstyle', false),
+    encrypt: s.boolean('encrypt', false),
+    keyid: optional(s.string('keyid')),
+    secure: s.boolean('secure', true),
+    skipverify: s.boolean('skipverify', false),
+    v4auth: s.boolean('v4auth', true),
+    chunksize: s.integer('chunksize', DEFAULT_CHUNK, { min: MIN_CHUNK, max: MAX_CHUNK }),
+    multipartcopychunksize: s.integer('multipartcopychunksize', DEFAULT_COPY_CHUNK, { min: MIN_CHUNK, max: MAX_CHUNK }),
+    multipartcopymaxconcurrency: s.integer('multipartcopymaxconcurrency', 100, { min: 1 }),
+    multipartcopythresholdsize: s.integer('multipartcopythresholdsize', DEFAULT_COPY_CHUNK, { min: 0, max: MAX_CHUNK }),
+    rootdirectory: s.string('rootdirectory') ?? '',
+    storageclass: s.oneOf('storageclass', S3_STORAGE_CLASSES, 'STANDARD'),
+    useragent: optional(s.string('useragent')),
+  };
+  if (accesskey !== undefined) config.accesskey = accesskey;
+  if (secretkey !== undefined) config.secretkey = secretkey;
+  for (const key of ['accelerate', 'usedualstack', 'objectacl', 'loglevel', 'sessiontoken', 'checksumdisabled']) s.unsupported(key);
+  return config;
+}
+
+function readOSS(s: Section): OSSStorage {
+  return {
+    accesskeyid: s.required('accesskeyid'),
+    accesskeysecret: s.required('accesskeysecret'),
+    region: s.required('region'),
+    bucket: s.required('bucket'),
+    endpoint: optional(s.string('endpoint')),
+    internal: s.boolean('internal', false),
+    encrypt: s.boolean('encrypt', false),
+    secure: s.boolean('secure', true),
+    chunksize: s.integer('chunksize', DEFAULT_CHUNK, { min: MIN_CHUNK, max: MAX_CHUNK }),
+    rootdirectory: s.string('rootdirectory') ?? '',
+  };
+}
+
+function readDriver(storage: Section, name: string): StorageDriverConfig {
+  // Driver parameters are free-form in distribution and its drivers accept "true" or "10485760" as strings.
+  const lenient = { lenient: true };
+  switch (name) {
+    case 'filesystem':
+      return { type: 'filesystem', filesystem: storage.section(name, readFilesystem, lenient) };
+    case 'inmemory':
+      storage.section(name, () => undefined);
+      return { type: 'inmemory' };
+    case 's3':
+      return { type: 's3', s3: storage.section(name, readS3, lenient) };
+    case 'oss':
+      return { type: 'oss', oss: storage.section(name, readOSS, lenient) };
+    default:
+      storage.error(name, `driver not supported by this registry (use one of ${DRIVERS.join(', ')})`, storage.originOf(name));
+      return { type: 'inmemory' };
+  }
+}
+
+function readCache(s: Section): StorageConfig['cache'] {
+  // `layerinfo` is distribution's deprecated name for `blobdescriptor`.
+  const key = s.get('blobdescriptor') === undefined && s.get('layerinfo') !== undefined ? 'layerinfo' : 'blobdescriptor';
+  s.unsupported('blobdescriptorsize');
+  if (s.get(key) === undefined) return {};
+  if (s.oneOf(key, ['inmemory', 'redis'], 'inmemory') === 'redis') {
+    s.warn(key, 'redis is not supported by this registry; using inmemory', s.originOf(key));
+  }
+  return { blobdescriptor: 'inmemory' };
+}
+
+function readStorageSection(s: Section): StorageConfig {
+  const drivers = s.keys().filter((key) => !STORAGE_SECTIONS.includes(key));
+  let driver: StorageDriverConfig = { type: 'inmemory' };
+  if (drivers.length === 1) {
+    driver = readDriver(s, drivers[0]);
+  } else {
+    const message = `exactly one driver must be configured, found ${drivers.length === 0 ? 'none' : joinNames(drivers)}`;
+    if (drivers.length === 0) {
+      const names = DRIVERS.join(', ');
+      s.error(undefined, s.present ? `${message} (use one of ${names})` : `required: configure exactly one driver (${names})`, s.origin);
+    } else {
+      // Drivers often come from different places (the file and a REGISTRY_STORAGE_* variable): name each one's.
+      const origins = drivers.map((name) => {
+        const origin = s.originOf(name);
+        return origin === undefined ? name : `${name}: ${describeOrigin(origin)}`;
+      });
+      s.error(undefined, `${message} [${origins.join('; ')}]`);
+    }
+  }
+  const maintenance = s.section('maintenance', (m) => ({
+    readonly: m.section('readonly', (r) => ({ enabled: r.boolean('enabled', false) })),
+    uploadpurging: m.section('uploadpurging', (u) => ({
+      enabled: u.boolean('enabled', true),
+      age: u.duration('age', 168 * 3_600_000, { positive: true }),
+      interval: u.duration('interval', 24 * 3_600_000, { positive: true }),
+      dryrun: u.boolean('dryrun', false),
+    })),
+  }));
+  s.section('tag', (t) => t.unsupported('concurrencylimit'));
+  return {
+    driver,
+    delete: s.section('delete', (d) => ({ enabled: d.boolean('enabled', false) })),
+    maintenance,
+    cache: s.section('cache', readCache),
+    redirect: s.section('redirect', (r) => ({ disable: r.boolean('disable', false) })),
+  };
+}
+
+export function readStorage(top: Section): StorageConfig {
+  return top.section('storage', readStorageSection, { shorthand: true });
+}
+
