@@ -10,7 +10,7 @@ export interface Principal {
 }
 
 /** The account name rules use for callers without credentials. */
-export const ANONYMOUS = 'anonymous';
+const ANONYMOUS = 'anonymous';
 
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');

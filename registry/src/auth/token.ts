@@ -9,9 +9,13 @@ import { Challenge, formatScope, type Access, type AccessController, type AuthRe
 import { loadTrustedKeys, spkiOf, verifyCertificateChain, type TrustedKeys } from './keys.js';
 
 /** distribution's token.Leeway: clock skew allowed on exp and nbf. */
-export const LEEWAY_SECONDS = 60;
+const LEEWAY_SECONDS = 60;
 
-export const SIGNING_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'ES256', 'ES384', 'ES512'] as const;
+/**
+ * The signature algorithms verified: distribution 3's defaults minus HMAC (a shared secret, which the registry never
+ * has: accepting HS* is how public keys get used as secrets) and EdDSA (jsonwebtoken cannot verify it).
+ */
+export const SIGNING_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512'] as const;
 type SigningAlgorithm = (typeof SIGNING_ALGORITHMS)[number];
 
 const EC_ALGORITHM: Record<string, SigningAlgorithm> = { prime256v1: 'ES256', secp384r1: 'ES384', secp521r1: 'ES512' };
@@ -50,7 +54,7 @@ function quote(value: string): string {
 }
 
 /** The scope parameter of a challenge: one scope per resource, actions merged, space-separated (RFC 6750 3). */
-export function scopeParam(needed: readonly Access[]): string {
+function scopeParam(needed: readonly Access[]): string {
   const merged = new Map<string, Access>();
   for (const access of needed) {
     const key = `${access.type}:${access.name}`;
@@ -62,7 +66,7 @@ export function scopeParam(needed: readonly Access[]): string {
 }
 
 function algorithmsForKey(key: KeyObject): SigningAlgorithm[] {
-  if (key.asymmetricKeyType === 'rsa') return ['RS256', 'RS384', 'RS512'];
+  if (key.asymmetricKeyType === 'rsa') return ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512'];
   if (key.asymmetricKeyType === 'ec') {
     const alg = EC_ALGORITHM[key.asymmetricKeyDetails?.namedCurve ?? ''];
     if (alg !== undefined) return [alg];
@@ -79,7 +83,7 @@ function decodeSegment(segment: string, what: string): unknown {
   }
 }
 
-export class TokenController implements AccessController {
+class TokenController implements AccessController {
   private readonly algorithms: ReadonlySet<string>;
 
   constructor(

@@ -176,10 +176,9 @@ describe('registry token auth (auth.token)', function () {
       await accepts(sign(current.key, { kid }, claims({ nbf: now() + 30 })));
     });
 
-    it('RS384 and RS512', async function () {
+    it('RS384, RS512 and the RSA-PSS algorithms distribution 3 accepts by default', async function () {
       const kid = libtrustKeyID(current.key);
-      await accepts(sign(current.key, { kid }, claims(), 'RS384'));
-      await accepts(sign(current.key, { kid }, claims(), 'RS512'));
+      for (const alg of ['RS384', 'RS512', 'PS256', 'PS384', 'PS512'] as const) await accepts(sign(current.key, { kid }, claims(), alg));
     });
 
     it('ES256 with an x5c ECDSA bundle certificate, ES384 by JWKS kid, ES512 by thumbprint of a JWKS key', async function () {
