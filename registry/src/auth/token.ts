@@ -20,9 +20,6 @@ type SigningAlgorithm = (typeof SIGNING_ALGORITHMS)[number];
 
 const EC_ALGORITHM: Record<string, SigningAlgorithm> = { prime256v1: 'ES256', secp384r1: 'ES384', secp521r1: 'ES512' };
 
-/** Why a token is refused; the challenge says invalid_token, the log says which check failed. */
-class InvalidToken extends Error {}
-
 interface TokenHeader {
   alg?: unknown;
   kid?: unknown;
@@ -75,11 +72,11 @@ function algorithmsForKey(key: KeyObject): SigningAlgorithm[] {
 }
 
 function decodeSegment(segment: string, what: string): unknown {
-  if (!/^[A-Za-z0-9_-]+$/.test(segment)) throw new InvalidToken(`malformed token: ${what} is not base64url`);
+  if (!/^[A-Za-z0-9_-]+$/.test(segment)) throw new Error(`malformed token: ${what} is not base64url`);
   try {
     return JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'));
   } catch {
-    throw new InvalidToken(`malformed token: ${what} is not JSON`);
+    throw new Error(`malformed token: ${what} is not JSON`);
   }
 }
 
@@ -121,13 +118,13 @@ class TokenController implements AccessController {
 
   private verify(raw: string): jwt.JwtPayload {
     const parts = raw.split('.');
-    if (parts.length !== 3) throw new InvalidToken('malformed token: not three dot-separated parts');
+    if (parts.length !== 3) throw new Error('malformed token: not three dot-separated parts');
     const header = decodeSegment(parts[0]!, 'header') as TokenHeader | null;
-    if (typeof header !== 'object' || header === null || Array.isArray(header)) throw new InvalidToken('malformed token: header is not an object');
+    if (typeof header !== 'object' || header === null || Array.isArray(header)) throw new Error('malformed token: header is not an object');
     const key = this.signingKey(header);
     const algorithms = algorithmsForKey(key).filter((alg) => this.algorithms.has(alg));
     if (typeof header.alg !== 'string' || !algorithms.includes(header.alg as SigningAlgorithm)) {
-      throw new InvalidToken(`algorithm ${JSON.stringify(header.alg)} not accepted for this key (accepted: ${algorithms.join(', ') || 'none'})`);
+      throw new Error(`algorithm ${JSON.stringify(header.alg)} not accepted for this key (accepted: ${algorithms.join(', ') || 'none'})`);
     }
     const payload = jwt.verify(raw, key, {
       algorithms,
@@ -135,28 +132,24 @@ class TokenController implements AccessController {
       audience: this.config.service,
       clockTolerance: LEEWAY_SECONDS,
     });
-    if (typeof payload !== 'object') throw new InvalidToken('claims are not a JSON object');
-    if (typeof payload.exp !== 'number') throw new InvalidToken('exp claim is required');
+    if (typeof payload !== 'object') throw new Error('claims are not a JSON object');
+    if (typeof payload.exp !== 'number') throw new Error('exp claim is required');
     if (payload.access !== undefined && payload.access !== null && !(Array.isArray(payload.access) && payload.access.every(isResourceActions))) {
-      throw new InvalidToken('access claim is not a list of {type, name, actions}');
+      throw new Error('access claim is not a list of {type, name, actions}');
     }
     return payload;
   }
 
   /** The key the header names, tried in distribution's order: x5c, then jwk, then kid. Only trusted keys come out. */
   private signingKey(header: TokenHeader): KeyObject {
-    try {
-      if (header.x5c !== undefined) return verifyCertificateChain(header.x5c, this.trusted.roots, new Date());
-      if (header.jwk !== undefined) return this.jwkKey(header.jwk);
-    } catch (err) {
-      throw new InvalidToken((err as Error).message);
-    }
+    if (header.x5c !== undefined) return verifyCertificateChain(header.x5c, this.trusted.roots, new Date());
+    if (header.jwk !== undefined) return this.jwkKey(header.jwk);
     if (typeof header.kid === 'string' && header.kid !== '') {
       const key = this.trusted.byKid.get(header.kid);
-      if (key === undefined) throw new InvalidToken(`signed by untrusted key with ID ${JSON.stringify(header.kid)}`);
+      if (key === undefined) throw new Error(`signed by untrusted key with ID ${JSON.stringify(header.kid)}`);
       return key;
     }
-    throw new InvalidToken('header names no signing key (x5c, jwk or kid)');
+    throw new Error('header names no signing key (x5c, jwk or kid)');
   }
 
   private jwkKey(jwk: unknown): KeyObject {
