@@ -8,7 +8,7 @@ import { joinNames } from './storage.js';
 const AUTH_TYPES = ['silly', 'htpasswd', 'token'] as const;
 
 /** The JWS algorithms distribution's token verifier accepts. */
-export const SIGNING_ALGORITHMS = [
+const SIGNING_ALGORITHMS = [
   'EdDSA',
   'HS256',
   'HS384',

@@ -9,7 +9,7 @@ import { STORAGE_SECTIONS } from './storage.js';
 import { TOP_LEVEL_KEYS } from './validate.js';
 import { describeOrigin, emptyMap, isNull, nullScalar, parseYaml, type ConfigNode, type MapNode, type Origin, type SeqNode } from './tree.js';
 
-export const ENV_PREFIX = 'REGISTRY_';
+const ENV_PREFIX = 'REGISTRY_';
 
 /** Sections whose plain-string form names a type: `storage: s3`, `auth: htpasswd`. */
 const SHORTHAND = new Set(['storage', 'auth']);

@@ -8,7 +8,7 @@ export class Problems {
   readonly warnings: string[] = [];
 }
 
-export function located(message: string, origin: Origin | undefined): string {
+function located(message: string, origin: Origin | undefined): string {
   return origin === undefined ? message : `${message} [${describeOrigin(origin)}]`;
 }
 
@@ -51,14 +51,14 @@ export function suggest(key: string, candidates: Iterable<string>): string | und
   return best?.name;
 }
 
-export interface SectionOptions {
+interface SectionOptions {
   /** Strings for booleans and integers, as distribution's drivers accept in their free-form parameters. */
   lenient?: boolean;
   /** A plain string X stands for the mapping `{X: }`, as in `storage: inmemory` or `auth: htpasswd`. */
   shorthand?: boolean;
 }
 
-export interface IntegerRange {
+interface IntegerRange {
   min?: number;
   max?: number;
 }

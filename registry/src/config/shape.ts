@@ -6,7 +6,7 @@ import type { AuthConfig, Config, StorageDriverConfig } from './types.js';
 
 type Shape = { [key: string]: unknown };
 
-export const MASK = '*****';
+const MASK = '*****';
 
 
 function driverShape(driver: StorageDriverConfig): Shape {

@@ -5,7 +5,7 @@ import { LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument, type Docum
 
 export type Origin = { line: number } | { env: string };
 
-export type ScalarValue = string | number | boolean | null;
+type ScalarValue = string | number | boolean | null;
 
 export interface ScalarNode {
   kind: 'scalar';
@@ -37,7 +37,7 @@ export function isNull(node: ConfigNode | undefined): boolean {
   return node === undefined || (node.kind === 'scalar' && node.value === null);
 }
 
-export interface ParsedTree {
+interface ParsedTree {
   root: ConfigNode | undefined;
   errors: string[];
 }

@@ -54,7 +54,7 @@ function readLog(s: Section, deprecatedLevel: LogLevel | undefined): LogConfig {
 const ADDR = /^(\[[0-9a-fA-F:.]+\]|[^:]*):(\d{1,5})$/;
 
 /** Adds the leading and trailing "/" distribution expects around a path prefix. */
-export function normalisePrefix(prefix: string): string {
+function normalisePrefix(prefix: string): string {
   const trimmed = prefix.replace(/^\/+|\/+$/g, '');
   return trimmed === '' ? '/' : `/${trimmed}/`;
 }
