@@ -1,5 +1,5 @@
-// Runs the registry: storage driver, access controller and app from a Config, listening on http.addr, and a
-// graceful stop that drains in-flight requests (http.draintimeout) before the process exits.
+// Runs the registry: storage driver, access controller and app from a Config, listening on http.addr, the debug
+// server, and a graceful stop that drains in-flight requests (http.draintimeout) before the process exits.
 import { readFile } from 'node:fs/promises';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
@@ -7,31 +7,32 @@ import type { AddressInfo } from 'node:net';
 import { createApp } from './api/app.js';
 import { createAccessController } from './auth/index.js';
 import type { Config } from './config/types.js';
+import { startDebugServer, type DebugServer } from './debug-server.js';
+import { startStorageHealth } from './health.js';
+import { parseAddr } from './listen-address.js';
 import type { Logger } from './log.js';
+import { Metrics } from './metrics.js';
 import { createDriver } from './storage/driver/factory.js';
 import type { StorageDriver } from './storage/driver/driver.js';
+import { instrumentDriver } from './storage/driver/instrumented.js';
 
 export interface RunningRegistry {
   /** Base URL, e.g. http://127.0.0.1:5000 */
   url: string;
   server: Server;
   driver: StorageDriver;
+  debug?: DebugServer;
   /** Stops accepting, waits for in-flight requests (at most draintimeout when set), releases the driver. */
   close(): Promise<void>;
 }
 
-/** distribution writes addresses as host:port or :port. */
-export function parseAddr(addr: string): { host?: string; port: number } {
-  const match = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(addr);
-  if (!match) throw new Error(`http.addr: "${addr}" is not host:port or :port`);
-  const host = match[1] ?? match[2];
-  return { ...(host ? { host } : {}), port: Number(match[3]) };
-}
-
 export async function startRegistry(config: Config, logger: Logger): Promise<RunningRegistry> {
-  const driver = await createDriver(config.storage.driver, logger);
+  const metrics = config.http.debug?.prometheus.enabled ? new Metrics() : undefined;
+  const rawDriver = await createDriver(config.storage.driver, logger);
+  const driver = metrics ? instrumentDriver(rawDriver, metrics) : rawDriver;
   const access = await createAccessController(config.auth, logger);
-  const { koa } = createApp(config, { driver, logger, ...(access && { access }) });
+  const health = startStorageHealth(driver, config.health.storagedriver, logger);
+  const { koa } = createApp(config, { driver, logger, health, ...(access && { access }), ...(metrics && { metrics }) });
   const handler = koa.callback();
   const tls = config.http.tls;
   const server = tls
@@ -50,10 +51,15 @@ export async function startRegistry(config: Config, logger: Logger): Promise<Run
       if (inFlight === 0) onIdle?.();
     });
   });
-  const { host, port } = parseAddr(config.http.addr);
+  let listenAt: { host?: string; port: number };
+  try {
+    listenAt = parseAddr(config.http.addr);
+  } catch (err) {
+    throw new Error(`http.addr: ${(err as Error).message}`);
+  }
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, host, () => {
+    server.listen(listenAt.port, listenAt.host, () => {
       server.off('error', reject);
       resolve();
     });
@@ -61,6 +67,7 @@ export async function startRegistry(config: Config, logger: Logger): Promise<Run
   const address = server.address() as AddressInfo;
   const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `${tls ? 'https' : 'http'}://${shownHost}:${address.port}`;
+  const debug = config.http.debug ? await startDebugServer(config.http.debug, health, metrics, logger) : undefined;
   logger.info({ url, storage: driver.name, auth: config.auth?.type ?? 'none' }, 'registry listening');
 
   let closing: Promise<void> | undefined;
@@ -68,6 +75,7 @@ export async function startRegistry(config: Config, logger: Logger): Promise<Run
     url,
     server,
     driver,
+    ...(debug && { debug }),
     close() {
       closing ??= (async () => {
         const drained = new Promise<void>((resolve) => server.close(() => resolve()));
@@ -83,7 +91,9 @@ export async function startRegistry(config: Config, logger: Logger): Promise<Run
         } else {
           await drained;
         }
-        await driver.close?.();
+        health.stop();
+        await debug?.close();
+        await rawDriver.close?.();
       })();
       return closing;
     },

@@ -5,15 +5,18 @@ import Router from '@koa/router';
 import type { AccessController } from '../auth/controller.js';
 import type { Config } from '../config/types.js';
 import { RegistryError } from '../errcode.js';
+import type { HealthStatus } from '../health.js';
 import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
 import type { StorageDriver } from '../storage/driver/driver.js';
 import { RegistryStore } from '../storage/registry-store.js';
 import { registerBase } from './base.js';
 import { registerBlobs } from './blobs.js';
 import { registerCatalog } from './catalog.js';
 import type { RequestState, Services } from './context.js';
-import { renderErrors } from './errors.js';
+import { refuseWhenUnhealthy, renderErrors } from './errors.js';
 import { registerManifests } from './manifests.js';
+import { measureRequests } from './metrics-middleware.js';
 import { registerReferrers } from './referrers.js';
 import { requestContext } from './request-context.js';
 import { routePatterns } from './routes.js';
@@ -24,6 +27,8 @@ export interface AppDeps {
   driver: StorageDriver;
   logger: Logger;
   access?: AccessController;
+  metrics?: Metrics;
+  health?: HealthStatus;
 }
 
 export interface RegistryApp {
@@ -55,8 +60,11 @@ export function createApp(config: Config, deps: AppDeps): RegistryApp {
   registerReferrers(router, services, routes);
 
   const koa = new Koa<RequestState>({ proxy: false });
+  if (deps.metrics) koa.use(measureRequests(deps.metrics, routes));
   koa.use(requestContext(services));
   koa.use(renderErrors);
+  const health = deps.health;
+  if (health) koa.use(refuseWhenUnhealthy(health));
   koa.use(router.routes());
   koa.use(
     router.allowedMethods({

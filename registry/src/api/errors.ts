@@ -2,6 +2,7 @@
 // as 500 UNKNOWN with the request id so an operator can find the logged cause.
 import { Challenge } from '../auth/controller.js';
 import { ERRORS, RegistryError } from '../errcode.js';
+import type { HealthStatus } from '../health.js';
 import type { Context } from './context.js';
 
 interface ErrorBody {
@@ -44,4 +45,15 @@ export async function renderErrors(ctx: Context, next: () => Promise<unknown>): 
       ctx.body = body(ERRORS.UNKNOWN.code, `internal error; the registry log has the cause under request id ${ctx.state.requestId}`);
     }
   }
+}
+
+/** distribution answers 503 to every API request while a health check fails. */
+export function refuseWhenUnhealthy(health: HealthStatus) {
+  return async (_ctx: Context, next: () => Promise<unknown>): Promise<void> => {
+    const failing = Object.entries(health.failing());
+    if (failing.length > 0) {
+      throw new RegistryError('UNAVAILABLE', `the registry is unhealthy: ${failing.map(([check, error]) => `${check}: ${error}`).join('; ')}`);
+    }
+    await next();
+  };
 }

@@ -32,7 +32,7 @@ describe('api: base and errors', () => {
   });
 
   it('an invalid repository name is 400 NAME_INVALID with a message saying the grammar', async () => {
-    for (const name of ['UPPER/case', 'a//b', '-lead', 'trail-', 'x'.repeat(256), 'a/%2e%2e/b', '%2e%2e']) {
+    for (const name of ['UPPER/case', 'a//b', '-lead', 'trail-', 'x'.repeat(256), 'a%2fb', 'a:b']) {
       const res = await client.request('GET', `/v2/${name}/tags/list`);
       expect(res.status, name).to.equal(400);
       const body = await errorOf(res);
