@@ -2,11 +2,16 @@
 import type { Access } from '../auth/controller.js';
 import { RegistryError } from '../errcode.js';
 import type { Context, Services } from './context.js';
+import { requestOrigin } from './urls.js';
 
 export async function authorize(ctx: Context, services: Services, needed: Access[]): Promise<void> {
   if (!services.access) return;
   const grant = await services.access.authorize(
-    { authorization: ctx.get('authorization') || undefined, remoteAddress: ctx.req.socket.remoteAddress },
+    {
+      authorization: ctx.get('authorization') || undefined,
+      remoteAddress: ctx.req.socket.remoteAddress,
+      origin: requestOrigin(ctx),
+    },
     needed,
   );
   ctx.state.subject = grant.subject;

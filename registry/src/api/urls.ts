@@ -11,7 +11,12 @@ export function locationUrl(ctx: Context, services: Services, rest: string): str
   const { host, relativeurls } = services.config.http;
   if (relativeurls) return path;
   if (host) return `${host.replace(/\/$/, '')}${path}`;
+  return `${requestOrigin(ctx)}${path}`;
+}
+
+/** scheme://host as the client addressed this registry, through a proxy's X-Forwarded-* headers if any. */
+export function requestOrigin(ctx: Context): string {
   const forwardedProto = ctx.get('x-forwarded-proto').split(',')[0]?.trim();
   const forwardedHost = ctx.get('x-forwarded-host').split(',')[0]?.trim();
-  return `${forwardedProto || ctx.protocol}://${forwardedHost || ctx.host}${path}`;
+  return `${forwardedProto || ctx.protocol}://${forwardedHost || ctx.host}`;
 }

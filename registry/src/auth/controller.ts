@@ -14,6 +14,8 @@ export interface AuthRequest {
   authorization?: string;
   /** The peer address of the socket. */
   remoteAddress?: string;
+  /** scheme://host the client addressed, for challenges that point back at this host (auth.token.autoredirect). */
+  origin?: string;
 }
 
 export interface Grant {

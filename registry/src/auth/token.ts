@@ -8,6 +8,9 @@ import type { Logger } from '../log.js';
 import { Challenge, formatScope, type Access, type AccessController, type AuthRequest, type Grant } from './controller.js';
 import { loadTrustedKeys, spkiOf, verifyCertificateChain, type TrustedKeys } from './keys.js';
 
+/** distribution 3's default auth.token.autoredirectpath. */
+const AUTOREDIRECT_PATH = '/auth/token/';
+
 /** distribution's token.Leeway: clock skew allowed on exp and nbf. */
 const LEEWAY_SECONDS = 60;
 
@@ -94,7 +97,7 @@ class TokenController implements AccessController {
   async authorize(request: AuthRequest, needed: Access[]): Promise<Grant> {
     const [scheme, raw] = splitAuthorization(request.authorization);
     if (scheme?.toLowerCase() !== 'bearer' || raw === '') {
-      throw this.challenge(needed, undefined, 'authorization token required');
+      throw this.challenge(request, needed, undefined, 'authorization token required');
     }
     let claims: jwt.JwtPayload;
     try {
@@ -103,14 +106,14 @@ class TokenController implements AccessController {
       // Whatever fails while checking a token (jsonwebtoken, node:crypto, our checks) refuses it: never a 500.
       if (!(err instanceof Error)) throw err;
       this.logger.info({ remoteAddress: request.remoteAddress, reason: err.message }, 'bearer token refused');
-      throw this.challenge(needed, 'invalid_token', `invalid token: ${err.message}`);
+      throw this.challenge(request, needed, 'invalid_token', `invalid token: ${err.message}`);
     }
     const granted = grantedActions(claims.access);
     for (const access of needed) {
       const actions = granted.get(`${access.type}:${access.name}`);
       const missing = access.actions.filter((action) => !actions?.has('*') && !actions?.has(action));
       if (missing.length > 0) {
-        throw this.challenge(needed, 'insufficient_scope', `token does not grant ${access.type}:${access.name}:${missing.join(',')}`);
+        throw this.challenge(request, needed, 'insufficient_scope', `token does not grant ${access.type}:${access.name}:${missing.join(',')}`);
       }
     }
     return typeof claims.sub === 'string' && claims.sub !== '' ? { subject: claims.sub } : {};
@@ -166,8 +169,10 @@ class TokenController implements AccessController {
     return trusted;
   }
 
-  private challenge(needed: readonly Access[], error: 'invalid_token' | 'insufficient_scope' | undefined, message: string): Challenge {
-    let header = `Bearer realm=${quote(this.config.realm)},service=${quote(this.config.service)}`;
+  private challenge(request: AuthRequest, needed: readonly Access[], error: 'invalid_token' | 'insufficient_scope' | undefined, message: string): Challenge {
+    // autoredirect (distribution 3): the token endpoint is on the host the client used, at /auth/token/.
+    const realm = this.config.autoredirect && request.origin ? `${request.origin}${AUTOREDIRECT_PATH}` : this.config.realm;
+    let header = `Bearer realm=${quote(realm)},service=${quote(this.config.service)}`;
     const scope = scopeParam(needed);
     if (scope !== '') header += `,scope=${quote(scope)}`;
     if (error !== undefined) header += `,error=${quote(error)}`;
@@ -203,9 +208,6 @@ export async function createTokenController(config: TokenAuth, logger: Logger): 
     throw new Error(`auth.token.signingalgorithms: unsupported ${unknown.join(', ')} (supported: ${SIGNING_ALGORITHMS.join(', ')})`);
   }
   const trusted = await loadTrustedKeys(config.rootcertbundle, config.jwks);
-  if (config.autoredirect) {
-    logger.warn('auth.token.autoredirect is not supported yet: challenges name auth.token.realm as it is written');
-  }
   logger.info(
     { certificates: trusted.roots.length, keys: trusted.bySpki.size, issuer: config.issuer, service: config.service },
     'token auth: trusted signing keys loaded',
