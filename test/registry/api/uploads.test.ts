@@ -161,6 +161,20 @@ describe('api: blob uploads', () => {
     expect(res.headers.get('location')).to.match(/\/blobs\/uploads\//);
   });
 
+  it('concurrent pushes of the same blob to one repository end with one intact copy', async () => {
+    const disk = await startTestRegistry({ storage: 'filesystem' });
+    try {
+      const c = new Client(disk.url);
+      const content = Buffer.alloc(3 * 1024 * 1024, 'z');
+      const digests = await Promise.all(Array.from({ length: 6 }, () => c.pushBlob('race/blob', content)));
+      expect(new Set(digests).size).to.equal(1);
+      const res = await c.request('GET', `/v2/race/blob/blobs/${digests[0]}`);
+      expect(sha256(Buffer.from(await res.arrayBuffer()))).to.equal(digests[0]);
+    } finally {
+      await disk.stop();
+    }
+  });
+
   it('an upload survives a restart of the registry on the same storage and continues', async () => {
     const disk = await startTestRegistry({ storage: 'filesystem' });
     const first = new Client(disk.url);
