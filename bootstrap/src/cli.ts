@@ -1,0 +1,123 @@
+#!/usr/bin/env node
+// The registry container's entrypoint: `bootstrap` renders config.yml from etcd and supervises `registry serve`;
+// `bootstrap render` shows what a restart would run, without starting anything.
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { parseArgs } from 'node:util';
+import { maskSecrets, toYaml } from '../../registry/src/config/load.js';
+import { createLogger, type Logger } from '../../registry/src/log.js';
+import { saveLastGood } from './last-good.js';
+import { plan, summary, type Plan } from './plan.js';
+import { BootstrapError, EXIT, formatProblems } from './problem.js';
+import { readSettings, type Settings } from './settings.js';
+import { forwardSignals, startRegistryChild, type RegistryChild } from './supervise.js';
+
+const USAGE = `usage:
+  bootstrap                      read etcd, render and validate config.yml, then run and supervise \`registry serve\`
+  bootstrap render [--out FILE]  print the config a restart would run (secrets masked) and whether it is valid;
+                                 --out writes it unmasked to FILE; exit 0 if bootstrap would start, 1 if not
+settings come from the environment: ETCD_ENDPOINTS, ETCD_CA, ETCD_CERT, ETCD_KEY, BOOTSTRAP_ETCD_TIMEOUT,
+BOOTSTRAP_TEMPLATE, BOOTSTRAP_CONFIG_OUT, BOOTSTRAP_STATE_DIR, BOOTSTRAP_REGISTRY_CLI (see docs/bootstrap.md)
+`;
+
+async function writePrivate(path: string, text: string): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  await writeFile(path, text, { mode: 0o600 });
+}
+
+function logPlan(p: Plan, log: Logger): void {
+  for (const warning of p.warnings) log.warn({ config: p.origin }, warning);
+  if (p.origin === 'last-good') {
+    log.error(
+      { ...summary(p), lastGood: p.lastGoodPath, savedAt: p.savedAt.toISOString(), endpoints: p.unreachable.endpoints, causes: p.unreachable.causes },
+      `ETCD UNREACHABLE: STARTING ON THE LAST-GOOD CONFIG ${p.lastGoodPath} (rendered ${p.savedAt.toISOString()}); changes made in etcd since then are NOT in force until a restart with etcd up`,
+    );
+  } else {
+    log.info(summary(p), 'config rendered from etcd');
+  }
+}
+
+async function run(settings: Settings, log: Logger): Promise<number> {
+  let child: RegistryChild | undefined;
+  const stopForwarding = forwardSignals(() => child, log);
+  try {
+    const p = await plan(settings, process.env, log);
+    logPlan(p, log);
+    await writePrivate(settings.configOut, p.text);
+    if (p.origin === 'etcd') {
+      // A read-only volume must not stop the registry; it only loses the fallback for the next etcd outage.
+      await saveLastGood(p.stateDir, p.text).then(
+        (path) => log.info({ path }, 'saved as last-good config'),
+        (err: unknown) => log.warn({ err, stateDir: p.stateDir }, 'cannot save the last-good config'),
+      );
+    }
+    child = await startRegistryChild(settings.registryCli, settings.configOut, log);
+    return await child.exited;
+  } finally {
+    stopForwarding();
+  }
+}
+
+async function render(settings: Settings, out: string | undefined, log: Logger): Promise<number> {
+  const p = await plan(settings, process.env, log);
+  if (out !== undefined) await writePrivate(out, p.text);
+  process.stdout.write(toYaml(maskSecrets(p.config)));
+  for (const warning of p.warnings) process.stderr.write(`warning: ${warning}\n`);
+  if (p.origin === 'last-good') {
+    process.stderr.write(
+      `bootstrap render: etcd unreachable at ${p.unreachable.endpoints.join(', ')} (${p.unreachable.causes.join('; ')});\n` +
+        `bootstrap would start on the LAST-GOOD config ${p.lastGoodPath} (rendered ${p.savedAt.toISOString()}), shown above\n`,
+    );
+  } else {
+    const s = summary(p);
+    process.stderr.write(`bootstrap render: valid; bootstrap would start the registry with auth: ${String(s.auth)}; storage: ${String(s.storage)}\n`);
+  }
+  return EXIT.ok;
+}
+
+async function main(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, allowPositionals: true, options: { out: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+  } catch (err) {
+    process.stderr.write(`bootstrap: ${(err as Error).message}\n${USAGE}`);
+    return EXIT.usage;
+  }
+  const { values, positionals } = parsed;
+  if (values.help === true) {
+    process.stdout.write(USAGE);
+    return EXIT.ok;
+  }
+  const [command, ...extra] = positionals;
+  const rendering = command === 'render';
+  if ((command !== undefined && !rendering) || extra.length > 0 || (values.out !== undefined && !rendering)) {
+    process.stderr.write(`bootstrap: unexpected arguments ${JSON.stringify(argv)}\n${USAGE}`);
+    return EXIT.usage;
+  }
+  // `render` keeps stdout for the config; its progress and warnings go to stderr.
+  const log = createLogger({ level: 'info', formatter: 'text', fields: { program: 'bootstrap' } }, rendering ? process.stderr : process.stdout);
+  try {
+    const settings = await readSettings(process.env);
+    return rendering ? await render(settings, values.out, log) : await run(settings, log);
+  } catch (err) {
+    if (!(err instanceof BootstrapError)) throw err;
+    if (rendering) {
+      for (const line of formatProblems(err.problems)) process.stderr.write(`${line}\n`);
+      process.stderr.write(`bootstrap render: NOT valid; bootstrap would refuse to start (${err.problems.length} problem${err.problems.length === 1 ? '' : 's'})\n`);
+    } else {
+      for (const line of formatProblems(err.problems)) log.fatal(line);
+      log.fatal({ exitCode: err.exitCode }, 'refusing to start the registry');
+    }
+    return err.exitCode;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`bootstrap: unexpected error: ${(err as Error).stack ?? String(err)}\n`);
+    process.exitCode = EXIT.invalid;
+  },
+);

@@ -1,0 +1,58 @@
+// Decides the config the registry starts with: freshly rendered from etcd, or, when etcd stays unreachable for
+// BOOTSTRAP_ETCD_TIMEOUT, the last-good one.
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { Config } from '../../registry/src/config/types.js';
+import { EtcdUnreachable, readWithRetry, type EtcdSnapshot } from './etcd.js';
+import { KEYS } from './keys.js';
+import { loadLastGood } from './last-good.js';
+import { BootstrapError, EXIT } from './problem.js';
+import { renderConfig, validate } from './render.js';
+import type { Settings } from './settings.js';
+import { loadTemplate } from './template.js';
+
+/** The data volume, where the state dir goes when the template's storage is not a filesystem. */
+const DATA_VOLUME = '/var/lib/registry';
+
+export type Plan =
+  | { origin: 'etcd'; text: string; config: Config; warnings: string[]; snapshot: EtcdSnapshot; stateDir: string }
+  | { origin: 'last-good'; text: string; config: Config; warnings: string[]; lastGoodPath: string; savedAt: Date; unreachable: EtcdUnreachable; stateDir: string };
+
+export async function plan(settings: Settings, env: NodeJS.ProcessEnv, log: Logger): Promise<Plan> {
+  const template = await loadTemplate(settings.templatePath);
+  const base = validate(template.text, env, `template ${template.path}`).config.storage.driver;
+  // Beside the data (the template's, REGISTRY_* applied, whatever etcd says), so it survives `docker rm` as images do.
+  const stateDir = settings.stateDir ?? join(base.type === 'filesystem' ? base.filesystem.rootdirectory : DATA_VOLUME, '.bootstrap');
+  let snapshot: EtcdSnapshot;
+  try {
+    snapshot = await readWithRetry(settings.etcd, KEYS, settings.etcdTimeoutMs, log);
+  } catch (err) {
+    if (!(err instanceof EtcdUnreachable)) throw err;
+    const lastGood = await loadLastGood(stateDir);
+    if (lastGood === undefined) {
+      throw new BootstrapError(
+        [{
+          source: `etcd at ${err.endpoints.join(', ')}`,
+          message: `unreachable for ${settings.etcdTimeoutMs / 1000} s (${err.causes.join('; ')}) and there is no last-good config in ${stateDir} to start on`,
+          fix: 'bring etcd back, or set ETCD_ENDPOINTS to reachable etcd client URLs (BOOTSTRAP_ETCD_TIMEOUT waits longer)',
+        }],
+        EXIT.unreachable,
+      );
+    }
+    const { config, warnings } = validate(lastGood.text, env, `last-good config ${lastGood.path}`);
+    return { origin: 'last-good', text: lastGood.text, config, warnings, lastGoodPath: lastGood.path, savedAt: lastGood.savedAt, unreachable: err, stateDir };
+  }
+  const rendered = await renderConfig(template, snapshot, env);
+  return { origin: 'etcd', ...rendered, snapshot, stateDir };
+}
+
+/** One line an SA can read in the log to know what is in force: auth, storage, and where they came from. */
+export function summary(p: Plan): Record<string, unknown> {
+  const auth = p.config.auth;
+  return {
+    origin: p.origin,
+    auth: auth === undefined ? 'none (open registry)' : auth.type === 'token' ? `token, realm ${auth.realm}, service ${auth.service}` : auth.type,
+    storage: p.config.storage.driver.type,
+    keys: p.origin === 'etcd' ? Object.fromEntries(KEYS.map((key) => [key, p.snapshot.get(key)?.api ?? 'absent'])) : undefined,
+  };
+}
