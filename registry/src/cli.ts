@@ -3,12 +3,18 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { configCheck } from './commands/config-check.js';
+import { du } from './commands/du.js';
+import { garbageCollect } from './commands/garbage-collect.js';
+import { list } from './commands/list.js';
 import { serve } from './commands/serve.js';
 import { CommandError, type Command } from './commands/command.js';
 
 const COMMANDS: Record<string, Command> = {
   serve,
   'config-check': configCheck,
+  'garbage-collect': garbageCollect,
+  list,
+  du,
 };
 
 function version(): string {

@@ -1,0 +1,141 @@
+// registry garbage-collect [--dry-run] [--delete-untagged] [--min-age DURATION] [--quiet] <config.yml>
+// Progress goes to stderr, what is (or would be) deleted and the summary to stdout; --quiet keeps only the summary.
+import { formatDuration, parseDuration } from '../config/duration.js';
+import { formatDigest } from '../storage/digest.js';
+import { collectGarbage, GcError, type GcEvent, type GcSummary } from '../gc/collect.js';
+import { parseCommandArgs, withStorage } from '../gc/offline.js';
+import { formatBytes } from '../gc/units.js';
+import { CommandError, type Command } from './command.js';
+
+const USAGE = 'registry garbage-collect [--dry-run] [--delete-untagged] [--min-age DURATION] [--quiet] <config.yml>';
+const DEFAULT_MIN_AGE = '1h';
+/** A long run over a big bucket shows it is alive this often, without flooding a terminal. */
+const PROGRESS_EVERY_MS = 1000;
+
+function parseMinAge(text: string): number {
+  const ms = parseDuration(text);
+  if (ms === undefined || ms < 0) {
+    throw new CommandError(`--min-age ${text}: expected a duration such as 1h, 30m or 0s (0s turns the protection off)\nusage: ${USAGE}`, 2);
+  }
+  return ms;
+}
+
+function plural(count: number, noun: string, nouns = `${noun}s`): string {
+  return `${count} ${count === 1 ? noun : nouns}`;
+}
+
+function repositories(count: number): string {
+  return plural(count, 'repository', 'repositories');
+}
+
+function progressLine(event: GcEvent): string | undefined {
+  if (event.kind === 'mark') return `marking: ${repositories(event.repositories)}, ${plural(event.manifests, 'manifest')} read (last: ${event.repository})`;
+  if (event.kind === 'scan') return `scanning blobs: ${event.blobs} seen`;
+  if (event.kind === 'sweep') return `sweeping: ${event.done}/${event.total}`;
+  return undefined;
+}
+
+/** Progress on stderr at most once a second; the last state of each phase is always shown. */
+class ProgressReporter {
+  private last = 0;
+  private unshown: string | undefined;
+  private kind: GcEvent['kind'] | undefined;
+
+  constructor(private readonly write: (line: string) => void) {}
+
+  event(event: GcEvent): void {
+    const line = progressLine(event);
+    if (line === undefined) return;
+    if (event.kind !== this.kind) this.flush();
+    this.kind = event.kind;
+    const now = Date.now();
+    if (now - this.last >= PROGRESS_EVERY_MS) {
+      this.write(`${line}\n`);
+      this.last = now;
+      this.unshown = undefined;
+    } else {
+      this.unshown = line;
+    }
+  }
+
+  flush(): void {
+    if (this.unshown !== undefined) this.write(`${this.unshown}\n`);
+    this.unshown = undefined;
+  }
+}
+
+function itemReporter(dryRun: boolean, write: (line: string) => void): (event: GcEvent) => void {
+  const verb = dryRun ? 'would delete' : 'deleting';
+  return (event) => {
+    if (event.kind === 'manifest') write(`${verb} manifest ${event.repository}@${formatDigest(event.digest)}\n`);
+    if (event.kind === 'blob') write(`${verb} blob ${formatDigest(event.digest)} (${formatBytes(event.size)})\n`);
+  };
+}
+
+function formatSummary(s: GcSummary, minAge: string): string {
+  const lines = [
+    `${s.dryRun ? 'dry run, nothing deleted: ' : ''}${repositories(s.repositories)}, ` +
+      `${plural(s.manifestsMarked, 'manifest')} and ${s.blobsMarked} of ${plural(s.blobsStored, 'stored blob')} marked`,
+    `${s.dryRun ? 'would delete' : 'deleted'} ${plural(s.manifestsDeleted, 'manifest')}, ${plural(s.blobsDeleted, 'blob')} ` +
+      `and ${plural(s.layerLinksDeleted, 'layer link')}: ${formatBytes(s.bytesFreed)} ${s.dryRun ? 'would be ' : ''}freed`,
+  ];
+  if (s.blobsProtected > 0 || s.manifestsProtected > 0) {
+    lines.push(
+      `kept for being younger than --min-age ${minAge}: ${plural(s.blobsProtected, 'unreferenced blob')} (${formatBytes(s.bytesProtected)}), ` +
+        `${plural(s.manifestsProtected, 'untagged manifest')}`,
+    );
+  }
+  lines.push(`took ${(s.durationMs / 1000).toFixed(1)}s`);
+  return lines.map((line) => `garbage-collect: ${line}\n`).join('');
+}
+
+export const garbageCollect: Command = {
+  usage: '[--dry-run] [--delete-untagged] [--min-age DURATION] [--quiet] <config.yml>',
+  summary: `delete blobs no manifest references (with --delete-untagged, untagged manifests too); blobs younger than --min-age (default ${DEFAULT_MIN_AGE}) are kept; see docs/maintenance.md`,
+  async run(args) {
+    const { values, positionals } = parseCommandArgs(
+      args,
+      {
+        'dry-run': { type: 'boolean', default: false },
+        'delete-untagged': { type: 'boolean', default: false },
+        'min-age': { type: 'string', default: DEFAULT_MIN_AGE },
+        quiet: { type: 'boolean', short: 'q', default: false },
+      },
+      USAGE,
+    );
+    if (positionals.length > 1) throw new CommandError(`one config file expected, got ${positionals.join(' ')}\nusage: ${USAGE}`, 2);
+    const minAgeMs = parseMinAge(values['min-age']);
+    const dryRun = values['dry-run'];
+    const quiet = values.quiet;
+    const stderr = (line: string) => process.stderr.write(line);
+    const stdout = (line: string) => process.stdout.write(line);
+    return withStorage(positionals[0], USAGE, async (driver, config) => {
+      if (!quiet && !dryRun && !config.storage.maintenance.readonly.enabled) {
+        stderr(
+          'note: storage.maintenance.readonly is not enabled in this config: if the registry is taking pushes, a push that reuses ' +
+            `a blob unreferenced for longer than --min-age (${formatDuration(minAgeMs)}) can lose it; see docs/maintenance.md\n`,
+        );
+      }
+      const progress = new ProgressReporter(quiet ? () => undefined : stderr);
+      const items = quiet ? () => undefined : itemReporter(dryRun, stdout);
+      let summary: GcSummary;
+      try {
+        summary = await collectGarbage(driver, { dryRun, deleteUntagged: values['delete-untagged'], minAgeMs }, (event) => {
+          progress.event(event);
+          items(event);
+        });
+      } catch (err) {
+        progress.flush();
+        if (!(err instanceof GcError)) throw err;
+        const where =
+          err.phase === 'mark'
+            ? 'while marking; nothing was deleted'
+            : `while sweeping, after deleting ${plural(err.deleted.manifests, 'manifest')} and ${plural(err.deleted.blobs, 'blob')} that nothing referenced`;
+        throw new CommandError(`garbage collection failed ${where}: ${err.message}`);
+      }
+      progress.flush();
+      stdout(formatSummary(summary, formatDuration(minAgeMs)));
+      return 0;
+    });
+  },
+};

@@ -1,0 +1,126 @@
+// Shared by the garbage-collection tests: a registry's files as a checksummed map, a pull that verifies every byte,
+// pushes by digest, and a data set of images sharing layers with an index, a referrer and untagged revisions.
+import { createHash } from 'node:crypto';
+import { readdir, readFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { Client, OCI_INDEX, OCI_MANIFEST, sha256 } from '../../helpers/oci.js';
+
+const ACCEPT = [OCI_MANIFEST, OCI_INDEX, 'application/vnd.docker.distribution.manifest.v2+json', 'application/vnd.docker.distribution.manifest.list.v2+json'].join(', ');
+
+/** Every file under root (relative path -> sha256 of its content); directories are not listed. */
+export async function snapshotTree(root: string): Promise<Map<string, string>> {
+  const files = new Map<string, string>();
+  for (const entry of await readdir(root, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile()) continue;
+    const full = join(entry.parentPath, entry.name);
+    files.set(relative(root, full), createHash('sha256').update(await readFile(full)).digest('hex'));
+  }
+  return files;
+}
+
+/** Paths in before and not in after, sorted. */
+export function removedFiles(before: Map<string, string>, after: Map<string, string>): string[] {
+  return [...before.keys()].filter((path) => !after.has(path)).sort();
+}
+
+/** docker/registry/v2/... paths, relative to the storage root, as the tests name files. */
+export const layout = {
+  blob: (digest: string) => {
+    const hex = digest.split(':')[1] as string;
+    return `docker/registry/v2/blobs/sha256/${hex.slice(0, 2)}/${hex}/data`;
+  },
+  revision: (repo: string, digest: string) => `docker/registry/v2/repositories/${repo}/_manifests/revisions/sha256/${digest.split(':')[1]}/link`,
+  layerLink: (repo: string, digest: string) => `docker/registry/v2/repositories/${repo}/_layers/sha256/${digest.split(':')[1]}/link`,
+  tagHistory: (repo: string, tag: string, digest: string) => `docker/registry/v2/repositories/${repo}/_manifests/tags/${tag}/index/sha256/${digest.split(':')[1]}/link`,
+};
+
+/** Pulls name:reference (an index with all its children) and checks every digest and size; returns what it fetched. */
+export async function pullVerified(client: Client, name: string, reference: string): Promise<string[]> {
+  const res = await client.request('GET', `/v2/${name}/manifests/${reference}`, { headers: { accept: ACCEPT } });
+  if (res.status !== 200) throw new Error(`pull ${name}:${reference}: ${res.status} ${await res.text()}`);
+  const body = Buffer.from(await res.arrayBuffer());
+  const digest = sha256(body);
+  if (res.headers.get('docker-content-digest') !== digest) throw new Error(`pull ${name}:${reference}: digest header ${res.headers.get('docker-content-digest')} for content ${digest}`);
+  const manifest = JSON.parse(body.toString('utf8')) as { manifests?: { digest: string }[]; config?: { digest: string; size: number }; layers?: { digest: string; size: number }[] };
+  const fetched = [digest];
+  for (const child of manifest.manifests ?? []) fetched.push(...(await pullVerified(client, name, child.digest)));
+  for (const blob of [...(manifest.config ? [manifest.config] : []), ...(manifest.layers ?? [])]) {
+    const blobRes = await client.request('GET', `/v2/${name}/blobs/${blob.digest}`, { redirect: 'follow' });
+    if (blobRes.status !== 200) throw new Error(`pull ${name} blob ${blob.digest}: ${blobRes.status}`);
+    const content = Buffer.from(await blobRes.arrayBuffer());
+    if (sha256(content) !== blob.digest || content.length !== blob.size) throw new Error(`pull ${name} blob ${blob.digest}: content does not match`);
+    fetched.push(blob.digest);
+  }
+  return fetched;
+}
+
+export interface PushedImage {
+  digest: string;
+  size: number;
+  config: string;
+  configSize: number;
+  layers: string[];
+}
+
+/** Pushes config and layers, then the manifest under `reference` (a tag, or its own digest when reference is undefined). */
+export async function pushImage(client: Client, name: string, reference: string | undefined, layers: string[], extra: Record<string, unknown> = {}, arch = 'amd64'): Promise<PushedImage> {
+  const config = Buffer.from(JSON.stringify({ architecture: arch, os: 'linux', rootfs: { type: 'layers', diff_ids: layers.map((l) => sha256(l)) } }));
+  const configDigest = await client.pushBlob(name, config);
+  const layerDescriptors = [];
+  for (const layer of layers) {
+    layerDescriptors.push({ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: await client.pushBlob(name, layer), size: Buffer.byteLength(layer) });
+  }
+  const body = JSON.stringify({
+    schemaVersion: 2,
+    mediaType: OCI_MANIFEST,
+    config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: configDigest, size: config.length },
+    layers: layerDescriptors,
+    ...extra,
+  });
+  const { digest } = await client.pushManifest(name, reference ?? sha256(body), body);
+  return { digest, size: Buffer.byteLength(body), config: configDigest, configSize: config.length, layers: layerDescriptors.map((l) => l.digest) };
+}
+
+export interface PushedIndex {
+  digest: string;
+  children: PushedImage[];
+}
+
+/** Pushes one image per architecture by digest, then an OCI index of them under tag. */
+export async function pushIndex(client: Client, name: string, tag: string, base: string, arches: string[]): Promise<PushedIndex> {
+  const children: PushedImage[] = [];
+  for (const arch of arches) children.push(await pushImage(client, name, undefined, [base, `${name}:${tag} layer for ${arch}`], {}, arch));
+  const body = JSON.stringify({
+    schemaVersion: 2,
+    mediaType: OCI_INDEX,
+    manifests: children.map((c, i) => ({ mediaType: OCI_MANIFEST, digest: c.digest, size: c.size, platform: { architecture: arches[i], os: 'linux' } })),
+  });
+  const { digest } = await client.pushManifest(name, tag, body, OCI_INDEX);
+  return { digest, children };
+}
+
+/**
+ * The data set most tests collect over:
+ * - app:v1 and app:v2 share `base`; other:v1 shares it across repositories; app:v1 is the image to DELETE;
+ * - app:latest pushed twice, so its first revision is untagged;
+ * - multi:v1, a tagged index whose platform manifests are untagged (pushed by digest);
+ * - app has a referrer (a signature manifest with subject app:v2), untagged;
+ * - bydigest holds one manifest pushed only by digest: the repository has no tags at all.
+ */
+export async function seedRegistry(client: Client) {
+  const base = 'base layer shared by every image';
+  const v1 = await pushImage(client, 'app', 'v1', [base, 'app v1 own layer']);
+  const v2 = await pushImage(client, 'app', 'v2', [base, 'app v2 own layer']);
+  const other = await pushImage(client, 'other', 'v1', [base, 'other v1 own layer']);
+  const oldLatest = await pushImage(client, 'app', 'latest', [base, 'app latest, first push']);
+  const latest = await pushImage(client, 'app', 'latest', [base, 'app latest, second push']);
+  const multi = await pushIndex(client, 'multi', 'v1', base, ['amd64', 'arm64']);
+  const signature = await pushImage(client, 'app', undefined, ['signature of app v2'], {
+    artifactType: 'application/vnd.example.signature',
+    subject: { mediaType: OCI_MANIFEST, digest: v2.digest, size: v2.size },
+  });
+  const byDigest = await pushImage(client, 'bydigest', undefined, [base, 'bydigest own layer']);
+  return { base: sha256(base), v1, v2, other, oldLatest, latest, multi, signature, byDigest };
+}
+
+export type Seeded = Awaited<ReturnType<typeof seedRegistry>>;
