@@ -54,6 +54,21 @@ export async function pullVerified(client: Client, name: string, reference: stri
   return fetched;
 }
 
+/** POST then PUT ?digest=: the upload flow distribution 2.8 speaks too (it answers a monolithic POST with 202). */
+export async function pushBlob(client: Client, name: string, content: string | Buffer): Promise<string> {
+  const digest = sha256(content);
+  const started = await client.request('POST', `/v2/${name}/blobs/uploads/`);
+  if (started.status !== 202) throw new Error(`start upload to ${name}: ${started.status} ${await started.text()}`);
+  const url = new URL(started.headers.get('location') as string, client.base);
+  url.searchParams.set('digest', digest);
+  const done = await client.request('PUT', `${url.pathname}${url.search}`, {
+    headers: { 'content-type': 'application/octet-stream' },
+    body: typeof content === 'string' ? Buffer.from(content) : content,
+  });
+  if (done.status !== 201) throw new Error(`push blob ${digest} to ${name}: ${done.status} ${await done.text()}`);
+  return digest;
+}
+
 export interface PushedImage {
   digest: string;
   size: number;
@@ -65,10 +80,10 @@ export interface PushedImage {
 /** Pushes config and layers, then the manifest under `reference` (a tag, or its own digest when reference is undefined). */
 export async function pushImage(client: Client, name: string, reference: string | undefined, layers: string[], extra: Record<string, unknown> = {}, arch = 'amd64'): Promise<PushedImage> {
   const config = Buffer.from(JSON.stringify({ architecture: arch, os: 'linux', rootfs: { type: 'layers', diff_ids: layers.map((l) => sha256(l)) } }));
-  const configDigest = await client.pushBlob(name, config);
+  const configDigest = await pushBlob(client, name, config);
   const layerDescriptors = [];
   for (const layer of layers) {
-    layerDescriptors.push({ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: await client.pushBlob(name, layer), size: Buffer.byteLength(layer) });
+    layerDescriptors.push({ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: await pushBlob(client, name, layer), size: Buffer.byteLength(layer) });
   }
   const body = JSON.stringify({
     schemaVersion: 2,
@@ -99,6 +114,8 @@ export async function pushIndex(client: Client, name: string, tag: string, base:
   return { digest, children };
 }
 
+const BASE = 'base layer shared by every image';
+
 /**
  * The data set most tests collect over:
  * - app:v1 and app:v2 share `base`; other:v1 shares it across repositories; app:v1 is the image to DELETE;
@@ -108,19 +125,27 @@ export async function pushIndex(client: Client, name: string, tag: string, base:
  * - bydigest holds one manifest pushed only by digest: the repository has no tags at all.
  */
 export async function seedRegistry(client: Client) {
-  const base = 'base layer shared by every image';
-  const v1 = await pushImage(client, 'app', 'v1', [base, 'app v1 own layer']);
-  const v2 = await pushImage(client, 'app', 'v2', [base, 'app v2 own layer']);
-  const other = await pushImage(client, 'other', 'v1', [base, 'other v1 own layer']);
-  const oldLatest = await pushImage(client, 'app', 'latest', [base, 'app latest, first push']);
-  const latest = await pushImage(client, 'app', 'latest', [base, 'app latest, second push']);
-  const multi = await pushIndex(client, 'multi', 'v1', base, ['amd64', 'arm64']);
+  return { ...(await seedTagged(client)), byDigest: await pushTagless(client) };
+}
+
+/** A repository holding one manifest pushed only by digest, with the shared base layer: it has no tags directory. */
+export function pushTagless(client: Client): Promise<PushedImage> {
+  return pushImage(client, 'bydigest', undefined, [BASE, 'bydigest own layer']);
+}
+
+/** seedRegistry without the tagless repository. */
+export async function seedTagged(client: Client) {
+  const v1 = await pushImage(client, 'app', 'v1', [BASE, 'app v1 own layer']);
+  const v2 = await pushImage(client, 'app', 'v2', [BASE, 'app v2 own layer']);
+  const other = await pushImage(client, 'other', 'v1', [BASE, 'other v1 own layer']);
+  const oldLatest = await pushImage(client, 'app', 'latest', [BASE, 'app latest, first push']);
+  const latest = await pushImage(client, 'app', 'latest', [BASE, 'app latest, second push']);
+  const multi = await pushIndex(client, 'multi', 'v1', BASE, ['amd64', 'arm64']);
   const signature = await pushImage(client, 'app', undefined, ['signature of app v2'], {
     artifactType: 'application/vnd.example.signature',
     subject: { mediaType: OCI_MANIFEST, digest: v2.digest, size: v2.size },
   });
-  const byDigest = await pushImage(client, 'bydigest', undefined, [base, 'bydigest own layer']);
-  return { base: sha256(base), v1, v2, other, oldLatest, latest, multi, signature, byDigest };
+  return { base: sha256(BASE), v1, v2, other, oldLatest, latest, multi, signature };
 }
 
 export type Seeded = Awaited<ReturnType<typeof seedRegistry>>;
