@@ -1,10 +1,11 @@
 import { expect } from 'chai';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openFilesystemDriver } from '../../../registry/src/storage/driver/filesystem.js';
 import { PathNotFoundError } from '../../../registry/src/storage/driver/driver.js';
-import { makeTempDir, startNodeProcess, stopAll, type ManagedProcess } from '../../helpers/processes.js';
+import { makeTempDir, startDistribution, startNodeProcess, stopAll, type ManagedProcess } from '../../helpers/processes.js';
 import { runDriverSuite } from './driver-suite.js';
 import { CHUNK, PUT_BYTES, chunkByte } from './fixtures/crash-pattern.js';
 
@@ -84,6 +85,44 @@ describe('filesystem storage driver on disk', function () {
   it('resolves a relative rootdirectory against the working directory', async function () {
     const driver = await openFilesystemDriver({ rootdirectory: 'relative/root' });
     expect(driver.root).to.equal(join(process.cwd(), 'relative/root'));
+  });
+
+  describe('sharing rootdirectory with distribution 2.8.2', function () {
+    after(async function () {
+      await stopAll();
+    });
+
+    it('distribution serves a blob this driver stored, and this driver reads a blob distribution stored', async function () {
+      const driver = await openFilesystemDriver({ rootdirectory: dir });
+      const ours = randomBytes(3 * CHUNK + 5);
+      const hex = createHash('sha256').update(ours).digest('hex');
+      const upload = '/docker/registry/v2/repositories/lib/app/_uploads/4a1c/data';
+      const writer = await driver.writer(upload, false);
+      await writer.write(ours);
+      await writer.commit();
+      await driver.move(upload, `/docker/registry/v2/blobs/sha256/${hex.slice(0, 2)}/${hex}/data`);
+      await driver.putContent(`/docker/registry/v2/repositories/lib/app/_layers/sha256/${hex}/link`, Buffer.from(`sha256:${hex}`));
+
+      const registry = await startDistribution({ rootDir: dir });
+      try {
+        const served = await fetch(`${registry.url}/v2/lib/app/blobs/sha256:${hex}`);
+        expect(served.status).to.equal(200);
+        expect(Buffer.from(await served.arrayBuffer()).equals(ours)).to.equal(true);
+
+        const theirs = randomBytes(CHUNK + 7);
+        const theirHex = createHash('sha256').update(theirs).digest('hex');
+        const started = await fetch(`${registry.url}/v2/lib/app/blobs/uploads/`, { method: 'POST' });
+        expect(started.status).to.equal(202);
+        const location = new URL(started.headers.get('location') as string, registry.url);
+        location.searchParams.set('digest', `sha256:${theirHex}`);
+        const put = await fetch(location, { method: 'PUT', body: theirs, headers: { 'content-type': 'application/octet-stream' } });
+        expect(put.status).to.equal(201);
+        const blob = await driver.getContent(`/docker/registry/v2/blobs/sha256/${theirHex.slice(0, 2)}/${theirHex}/data`);
+        expect(blob.equals(theirs)).to.equal(true);
+      } finally {
+        await registry.stop();
+      }
+    });
   });
 
   describe('killed mid-operation', function () {
