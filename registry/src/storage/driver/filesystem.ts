@@ -15,9 +15,8 @@ import {
   type FileInfo,
   type FileWriter,
   type StorageDriver,
-  type WalkDecision,
 } from './driver.js';
-import { childPath, walkTree } from './walk.js';
+import { childPath, walkTree, type Visit } from './walk.js';
 
 const NAME = 'filesystem';
 /** Large reads keep a blob GET near disk speed; smaller ones cost a thread-pool round trip per 64 KiB. */
@@ -231,7 +230,7 @@ export class FilesystemDriver implements StorageDriver {
     return undefined;
   }
 
-  async walk(path: string, visit: (info: FileInfo) => Promise<WalkDecision> | WalkDecision): Promise<void> {
+  async walk(path: string, visit: Visit): Promise<void> {
     checkPath(path, NAME, true);
     await walkTree(path, (dir) => this.readDirectory(dir), visit);
   }

@@ -8,9 +8,8 @@ import {
   type FileInfo,
   type FileWriter,
   type StorageDriver,
-  type WalkDecision,
 } from './driver.js';
-import { childPath, walkTree } from './walk.js';
+import { childPath, walkTree, type Visit } from './walk.js';
 
 const NAME = 'inmemory';
 
@@ -174,7 +173,7 @@ export class InMemoryDriver implements StorageDriver {
     return undefined;
   }
 
-  async walk(path: string, visit: (info: FileInfo) => Promise<WalkDecision> | WalkDecision): Promise<void> {
+  async walk(path: string, visit: Visit): Promise<void> {
     checkPath(path, NAME, true);
     await walkTree(
       path,
