@@ -75,6 +75,7 @@ export interface PushedImage {
   config: string;
   configSize: number;
   layers: string[];
+  layerSizes: number[];
 }
 
 /** Pushes config and layers, then the manifest under `reference` (a tag, or its own digest when reference is undefined). */
@@ -93,11 +94,12 @@ export async function pushImage(client: Client, name: string, reference: string 
     ...extra,
   });
   const { digest } = await client.pushManifest(name, reference ?? sha256(body), body);
-  return { digest, size: Buffer.byteLength(body), config: configDigest, configSize: config.length, layers: layerDescriptors.map((l) => l.digest) };
+  return { digest, size: Buffer.byteLength(body), config: configDigest, configSize: config.length, layers: layerDescriptors.map((l) => l.digest), layerSizes: layerDescriptors.map((l) => l.size) };
 }
 
 export interface PushedIndex {
   digest: string;
+  size: number;
   children: PushedImage[];
 }
 
@@ -111,7 +113,7 @@ export async function pushIndex(client: Client, name: string, tag: string, base:
     manifests: children.map((c, i) => ({ mediaType: OCI_MANIFEST, digest: c.digest, size: c.size, platform: { architecture: arches[i], os: 'linux' } })),
   });
   const { digest } = await client.pushManifest(name, tag, body, OCI_INDEX);
-  return { digest, children };
+  return { digest, size: Buffer.byteLength(body), children };
 }
 
 const BASE = 'base layer shared by every image';
