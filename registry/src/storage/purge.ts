@@ -1,0 +1,105 @@
+// storage.maintenance.uploadpurging: abandoned uploads (_uploads/<uuid> of a push that never finished) are deleted
+// once their startedat is older than `age`, every `interval`, as distribution's purger does. The first run waits a
+// random part of the interval (at most an hour, as distribution), so replicas sharing a bucket do not purge in step.
+import type { UploadPurgingConfig } from '../config/types.js';
+import type { Logger } from '../log.js';
+import type { StorageDriver } from './driver/driver.js';
+import { isNotFound } from './driver/driver.js';
+import { deleteIfExists } from './links.js';
+import { lastPathElement, paths } from './paths.js';
+
+const MAX_JITTER_MS = 3_600_000;
+
+export interface PurgeResult {
+  /** Uploads deleted (in a dry run: that would have been). */
+  purged: number;
+  /** Uploads younger than the cut-off. */
+  kept: number;
+  /** startedat files that could not be read or parsed; those uploads are kept. */
+  errors: number;
+}
+
+interface Upload {
+  repository: string;
+  uuid: string;
+  startedAtPath: string;
+}
+
+/** Every upload with a startedat file, from one walk that skips _layers and _manifests. */
+async function findUploads(driver: StorageDriver): Promise<Upload[]> {
+  const uploads: Upload[] = [];
+  const prefix = `${paths.repositoriesRoot}/`;
+  try {
+    await driver.walk(paths.repositoriesRoot, (info) => {
+      const name = lastPathElement(info.path);
+      if (info.isDir) return name.startsWith('_') && name !== '_uploads' ? 'skip' : undefined;
+      const match = /^(.+)\/_uploads\/([^/]+)\/startedat$/.exec(info.path.slice(prefix.length));
+      if (match) uploads.push({ repository: match[1] as string, uuid: match[2] as string, startedAtPath: info.path });
+    });
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+  }
+  return uploads;
+}
+
+/** Deletes (or with dryRun, reports) every upload started before olderThan. */
+export async function purgeUploads(driver: StorageDriver, olderThan: Date, dryRun: boolean, logger: Logger): Promise<PurgeResult> {
+  const result: PurgeResult = { purged: 0, kept: 0, errors: 0 };
+  for (const upload of await findUploads(driver)) {
+    let started: number;
+    try {
+      started = Date.parse((await driver.getContent(upload.startedAtPath)).toString('utf8').trim());
+    } catch (err) {
+      // Finished or cancelled since the walk saw it.
+      if (isNotFound(err)) continue;
+      throw err;
+    }
+    if (Number.isNaN(started)) {
+      result.errors++;
+      logger.warn({ path: upload.startedAtPath }, 'upload purge: startedat is not a time; keeping the upload');
+      continue;
+    }
+    if (started >= olderThan.getTime()) {
+      result.kept++;
+      continue;
+    }
+    result.purged++;
+    const fields = { repository: upload.repository, uuid: upload.uuid, startedAt: new Date(started).toISOString() };
+    if (dryRun) logger.info(fields, 'upload purge (dry run): would delete abandoned upload');
+    else {
+      await deleteIfExists(driver, paths.uploadDir(upload.repository, upload.uuid));
+      logger.info(fields, 'upload purge: deleted abandoned upload');
+    }
+  }
+  return result;
+}
+
+/** Runs purgeUploads every config.interval until stop(); does nothing when config.enabled is false. */
+export function startUploadPurger(driver: StorageDriver, config: UploadPurgingConfig, logger: Logger): { stop(): void } {
+  if (!config.enabled) return { stop: () => undefined };
+  const log = logger.child({ component: 'uploadpurger' });
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  const schedule = (delayMs: number): void => {
+    // unref: a pending purge never keeps a stopping process alive.
+    timer = setTimeout(() => void run(), delayMs).unref();
+  };
+  const run = async (): Promise<void> => {
+    try {
+      const result = await purgeUploads(driver, new Date(Date.now() - config.age), config.dryrun, log);
+      log.info({ ...result, dryRun: config.dryrun }, 'upload purge finished');
+    } catch (err) {
+      log.error({ err }, 'upload purge failed; retrying at the next interval');
+    }
+    if (!stopped) schedule(config.interval);
+  };
+  const jitter = Math.floor(Math.random() * Math.min(config.interval, MAX_JITTER_MS));
+  log.info({ firstRunInMs: jitter, ageMs: config.age, intervalMs: config.interval, dryRun: config.dryrun }, 'upload purging enabled');
+  schedule(jitter);
+  return {
+    stop() {
+      stopped = true;
+      clearTimeout(timer);
+    },
+  };
+}

@@ -1,0 +1,110 @@
+import { expect } from 'chai';
+import { Writable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createLogger, type Logger } from '../../../registry/src/log.js';
+import { paths } from '../../../registry/src/storage/paths.js';
+import { purgeUploads, startUploadPurger } from '../../../registry/src/storage/purge.js';
+import { Client, sha256 } from '../../helpers/oci.js';
+import { startTestRegistry, type TestRegistry } from '../../helpers/registry.js';
+
+const DAY = 24 * 3_600_000;
+
+function capturingLogger(): { logger: Logger; lines: Record<string, unknown>[] } {
+  const lines: Record<string, unknown>[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      for (const line of chunk.toString('utf8').split('\n')) if (line) lines.push(JSON.parse(line) as Record<string, unknown>);
+      callback();
+    },
+  });
+  return { logger: createLogger({ level: 'info', formatter: 'json', fields: {} }, sink), lines };
+}
+
+describe('storage: upload purging (storage.maintenance.uploadpurging)', () => {
+  let registry: TestRegistry;
+  let client: Client;
+  before(async () => {
+    registry = await startTestRegistry({ storage: 'filesystem' });
+    client = new Client(registry.url);
+  });
+  after(() => registry.stop());
+
+  interface Upload {
+    name: string;
+    uuid: string;
+    path: string;
+  }
+
+  /** Starts an upload with a first chunk; startedAt, when given, is written the way that registry would. */
+  async function startUpload(name: string, startedAt?: string): Promise<Upload> {
+    const res = await client.request('POST', `/v2/${name}/blobs/uploads/`);
+    expect(res.status).to.equal(202);
+    const path = new URL(res.headers.get('location') as string, registry.url).pathname;
+    const patched = await client.request('PATCH', path, { headers: { 'content-type': 'application/octet-stream' }, body: 'first chunk' });
+    expect(patched.status).to.equal(202);
+    const uuid = res.headers.get('docker-upload-uuid') as string;
+    if (startedAt !== undefined) await registry.driver.putContent(paths.uploadStartedAt(name, uuid), Buffer.from(startedAt));
+    return { name, uuid, path };
+  }
+
+  const status = async (upload: Upload) => (await client.request('GET', upload.path)).status;
+
+  it('deletes uploads started before the cut-off in every repository, keeps younger ones, and a kept upload still completes', async () => {
+    const old = await startUpload('purge/a', new Date(Date.now() - 8 * DAY).toISOString());
+    // distribution writes RFC 3339 without fractions; a repository holding nothing but this upload is walked too.
+    const oldInNewRepository = await startUpload('first-push', '2020-01-01T00:00:00Z');
+    const young = await startUpload('purge/a');
+    const { logger } = capturingLogger();
+
+    const result = await purgeUploads(registry.driver, new Date(Date.now() - 7 * DAY), false, logger);
+    expect(result).to.deep.equal({ purged: 2, kept: 1, errors: 0 });
+    expect(await status(old)).to.equal(404);
+    expect(await status(oldInNewRepository)).to.equal(404);
+    expect(await status(young)).to.equal(204);
+    const done = await client.request('PUT', `${young.path}?digest=${sha256('first chunk')}`);
+    expect(done.status).to.equal(201);
+  });
+
+  it('with dryrun reports each upload it would delete and deletes none', async () => {
+    const old = await startUpload('purge/dry', new Date(Date.now() - 8 * DAY).toISOString());
+    const { logger, lines } = capturingLogger();
+    const result = await purgeUploads(registry.driver, new Date(Date.now() - 7 * DAY), true, logger);
+    expect(result.purged).to.equal(1);
+    expect(await status(old)).to.equal(204);
+    expect(lines.find((l) => l.uuid === old.uuid)?.msg).to.contain('would delete');
+    await client.request('DELETE', old.path);
+  });
+
+  it('keeps an upload whose startedat is not a time, and counts it as an error', async () => {
+    const odd = await startUpload('purge/odd', 'yesterday-ish');
+    const { logger, lines } = capturingLogger();
+    const result = await purgeUploads(registry.driver, new Date(), false, logger);
+    expect(result).to.deep.include({ errors: 1 });
+    expect(await status(odd)).to.equal(204);
+    expect(lines.some((l) => l.level === 'warn' && String(l.path).endsWith(`${odd.uuid}/startedat`))).to.equal(true);
+    await client.request('DELETE', odd.path);
+  });
+
+  it('startUploadPurger, when enabled, purges old uploads on its own after a jitter shorter than the interval', async () => {
+    const old = await startUpload('purge/timer', new Date(Date.now() - 2 * 3_600_000).toISOString());
+    const { logger, lines } = capturingLogger();
+    const purger = startUploadPurger(registry.driver, { enabled: true, age: 3_600_000, interval: 50, dryrun: false }, logger);
+    try {
+      while (!lines.some((l) => l.msg === 'upload purge finished')) await sleep(10);
+    } finally {
+      purger.stop();
+    }
+    expect(lines.find((l) => l.msg === 'upload purging enabled')).to.deep.include({ component: 'uploadpurger', ageMs: 3_600_000, intervalMs: 50 });
+    expect(await status(old)).to.equal(404);
+  });
+
+  it('startUploadPurger does nothing when disabled', async () => {
+    const old = await startUpload('purge/disabled', new Date(0).toISOString());
+    const { logger, lines } = capturingLogger();
+    const purger = startUploadPurger(registry.driver, { enabled: false, age: 1, interval: 1, dryrun: false }, logger);
+    purger.stop();
+    expect(lines).to.deep.equal([]);
+    expect(await status(old)).to.equal(204);
+    await client.request('DELETE', old.path);
+  });
+});
