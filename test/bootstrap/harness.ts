@@ -66,10 +66,20 @@ export interface RunResult {
   stderr: string;
 }
 
-/** Runs bootstrap to completion (e.g. `render`), capturing its output. */
+const running = new Set<number>();
+
+/** For after() hooks: a run that was expected to exit but did not (a failing test) is stopped like `docker stop`. */
+export function stopRuns(): void {
+  for (const pid of running) process.kill(pid, 'SIGTERM');
+}
+
+/** Runs bootstrap to completion (e.g. `render`, or a start that must fail), capturing its output. */
 export function runBootstrap(args: string[], env: EnvPatch): Promise<RunResult> {
   return new Promise((resolveRun, reject) => {
     const child = spawn(process.execPath, [BOOTSTRAP_CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const { pid } = child;
+    if (pid !== undefined) running.add(pid);
+    child.once('exit', () => running.delete(pid ?? -1));
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { keygen } from '../../console-auth/src/keys.js';
 import { startEtcd, stopAll, type Etcd } from '../helpers/processes.js';
 import { freePort } from '../helpers/ports.js';
-import { TEMPLATE, makeWorkspace, runBootstrap, type Workspace } from './harness.js';
+import { TEMPLATE, makeWorkspace, runBootstrap, stopRuns, type Workspace } from './harness.js';
 
 const AUTH = '/lain/config/auth/registry';
 const STORAGE = '/lain/config/registry/storage';
@@ -22,6 +22,7 @@ describe('bootstrap render', function () {
     etcd = await startEtcd();
   });
   after(async () => {
+    stopRuns();
     await etcd?.stop();
     await stopAll();
   });

@@ -1,0 +1,225 @@
+// bootstrap as the container's ENTRYPOINT, with the real `registry serve` as its child, a real etcd, console-auth
+// tokens and skopeo: what an SA sees after `etcdctl set/put/rm` and a restart, and how signals and exits travel.
+import { expect } from 'chai';
+import { createHash } from 'node:crypto';
+import { rm, stat } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { startConsoleAuth, type ConsoleAuth } from '../helpers/console-auth.js';
+import { buildOciImage, skopeo, type BuiltImage } from '../helpers/images.js';
+import { startEtcd, startNodeProcess, stopAll, type Etcd, type ManagedProcess } from '../helpers/processes.js';
+import { freePort } from '../helpers/ports.js';
+import { makeTempDir } from '../helpers/spawn.js';
+import { BOOTSTRAP_CLI, REGISTRY_CLI, isRunning, makeWorkspace, registryPid, runBootstrap, startBootstrap, stopRuns, type Workspace } from './harness.js';
+
+const AUTH = '/lain/config/auth/registry';
+
+async function waitForLog(proc: ManagedProcess, text: string): Promise<void> {
+  while (!(await proc.readLog()).includes(text)) {
+    if (!isRunning(proc.pid)) throw new Error(`${proc.name} exited before logging "${text}":\n${await proc.readLog()}`);
+    await sleep(50);
+  }
+}
+
+/** Stops bootstrap with SIGTERM as `docker stop` does; returns its exit code and checks it left no registry behind. */
+async function dockerStop(proc: ManagedProcess): Promise<number | null> {
+  const child = await registryPid(proc);
+  process.kill(proc.pid, 'SIGTERM');
+  const { code } = await proc.exited;
+  expect(isRunning(child), 'registry child left running').to.equal(false);
+  await proc.stop();
+  return code;
+}
+
+async function refused(url: string): Promise<boolean> {
+  return fetch(url).then(() => false, () => true);
+}
+
+describe('bootstrap as the container entrypoint', function () {
+  let etcd: Etcd;
+  let ca: ConsoleAuth;
+  let image: BuiltImage;
+  let imageDir: string;
+  const workspaces: Workspace[] = [];
+
+  const workspace = async (endpoint = etcd.endpoint) => {
+    const ws = await makeWorkspace(endpoint);
+    workspaces.push(ws);
+    return ws;
+  };
+  const authValue = () => JSON.stringify({ realm: ca.realm, issuer: ca.issuer, service: ca.service, rootcertbundle: ca.certPath });
+
+  before(async () => {
+    etcd = await startEtcd();
+    ca = await startConsoleAuth({ service: 'lain.local', accounts: { alice: 'alice-secret' }, rules: [{ account: 'alice', repository: '*', actions: ['*'] }] });
+    imageDir = await makeTempDir('bootstrap-image');
+    image = await buildOciImage(join(imageDir, 'layout'), { tag: 'v1', layers: 2 });
+  });
+  afterEach(async () => {
+    stopRuns();
+    if ((await etcd.getV2(AUTH)) !== undefined) await etcd.rmV2(AUTH);
+    await etcd.delV3(AUTH);
+  });
+  after(async () => {
+    stopRuns();
+    await stopAll();
+    await etcd?.stop();
+    await ca?.stop();
+    for (const ws of workspaces) await ws.remove();
+    if (imageDir) await rm(imageDir, { recursive: true, force: true });
+  });
+
+  it('auth on via `etcdctl set` (v2): the registry answers GET /v2/ with 401 and the realm and service from etcd', async () => {
+    await etcd.setV2(AUTH, authValue());
+    const ws = await workspace();
+    const proc = await startBootstrap(ws);
+    const res = await fetch(`${ws.url}/v2/`);
+    expect(res.status).to.equal(401);
+    expect(res.headers.get('www-authenticate')).to.equal(`Bearer realm="${ca.realm}",service="lain.local"`);
+    expect(await dockerStop(proc)).to.equal(0);
+  });
+
+  it('auth on via `etcdctl put` (v3): skopeo pushes and pulls with console-auth tokens; after `etcdctl del` and a restart, anonymous push works', async () => {
+    await etcd.putV3(AUTH, authValue());
+    const ws = await workspace();
+    let proc = await startBootstrap(ws);
+    const target = `docker://127.0.0.1:${ws.port}/team/app:v1`;
+    const anonymous = await skopeo(['copy', '--dest-tls-verify=false', image.ref, target]).then(() => 'pushed', (err: Error) => err.message);
+    expect(anonymous, anonymous).to.match(/requested access to the resource is denied/);
+    await skopeo(['copy', '--dest-tls-verify=false', '--dest-creds', 'alice:alice-secret', image.ref, target]);
+    const pulled = join(ws.dir, 'pulled');
+    await skopeo(['copy', '--src-tls-verify=false', '--src-creds', 'alice:alice-secret', target, `oci:${pulled}:v1`]);
+    const manifest = JSON.parse(await skopeo(['inspect', '--raw', `oci:${pulled}:v1`])) as { layers: { digest: string }[] };
+    expect(manifest.layers.map((l) => l.digest)).to.deep.equal(image.manifest.layers.map((l) => l.digest));
+    expect(await dockerStop(proc)).to.equal(0);
+
+    await etcd.delV3(AUTH);
+    proc = await startBootstrap(ws);
+    expect((await fetch(`${ws.url}/v2/`)).status).to.equal(200);
+    await skopeo(['copy', '--dest-tls-verify=false', image.ref, `docker://127.0.0.1:${ws.port}/team/anonymous:v1`]);
+    expect(await dockerStop(proc)).to.equal(0);
+  });
+
+  it('a malformed auth key stops the start with the fix in the log and never opens a registry, last-good or not', async () => {
+    await etcd.setV2(AUTH, authValue());
+    const ws = await workspace();
+    expect(await dockerStop(await startBootstrap(ws))).to.equal(0);
+    await etcd.setV2(AUTH, JSON.stringify({ realm: 'console.lain.local', issuer: 'auth server', service: 'lain.local' }));
+    const { code, stdout } = await runBootstrap([], ws.env());
+    expect(code).to.equal(1);
+    expect(stdout).to.contain('level=fatal');
+    expect(stdout).to.contain('field \\"realm\\": \\"console.lain.local\\" is not a URL');
+    expect(stdout).to.contain('ETCDCTL_API=2 etcdctl set /lain/config/auth/registry');
+    expect(stdout).to.not.contain('registry started');
+    expect(await refused(`${ws.url}/v2/`)).to.equal(true);
+  });
+
+  it('etcd down at a restart: the registry comes back on the last-good config, auth still on, and says so', async () => {
+    const own = await startEtcd();
+    try {
+      await own.setV2(AUTH, authValue());
+      const ws = await workspace(own.endpoint);
+      expect(await dockerStop(await startBootstrap(ws))).to.equal(0);
+      await own.stop();
+      const proc = await startBootstrap(ws);
+      expect((await fetch(`${ws.url}/v2/`)).status).to.equal(401);
+      const log = await proc.readLog();
+      expect(log).to.contain('level=warn msg="etcd unreachable, retrying"');
+      expect(log).to.contain(`ETCD UNREACHABLE: STARTING ON THE LAST-GOOD CONFIG ${ws.lastGood}`);
+      expect(await dockerStop(proc)).to.equal(0);
+    } finally {
+      await own.stop();
+    }
+  });
+
+  it('etcd down and no last-good config: exit 3 naming the endpoints, nothing listening', async () => {
+    const dead = `http://127.0.0.1:${await freePort()}`;
+    const ws = await workspace(dead);
+    const { code, stdout } = await runBootstrap([], ws.env());
+    expect(code).to.equal(3);
+    expect(stdout).to.contain(`etcd at ${dead}: unreachable for 1 s`);
+    expect(await refused(`${ws.url}/v2/`)).to.equal(true);
+  });
+
+  it('SIGTERM during a blob upload: the upload completes, then the registry and bootstrap exit 0', async () => {
+    const ws = await workspace();
+    const proc = await startBootstrap(ws);
+    const start = await fetch(`${ws.url}/v2/team/drain/blobs/uploads/`, { method: 'POST' });
+    expect(start.status).to.equal(202);
+    const location = new URL(start.headers.get('location') ?? '', ws.url);
+    const halves = [Buffer.alloc(512 * 1024, 1), Buffer.alloc(512 * 1024, 2)];
+    const digest = `sha256:${createHash('sha256').update(Buffer.concat(halves)).digest('hex')}`;
+    location.searchParams.set('digest', digest);
+    let sendRest: () => void = () => undefined;
+    const rest = new Promise<void>((resolve) => (sendRest = resolve));
+    const body = new ReadableStream<Uint8Array>({
+      async start(controller) {
+        controller.enqueue(halves[0]);
+        await rest;
+        controller.enqueue(halves[1]);
+        controller.close();
+      },
+    });
+    const put = fetch(location, { method: 'PUT', body, duplex: 'half', headers: { 'content-type': 'application/octet-stream' } } as RequestInit);
+    const child = await registryPid(proc);
+    // The first half has reached the upload's data file: the request is in flight when the signal comes.
+    const uuid = location.pathname.split('/').pop() ?? '';
+    const data = join(ws.dataDir, 'docker/registry/v2/repositories/team/drain/_uploads', uuid, 'data');
+    while (((await stat(data).catch(() => undefined))?.size ?? 0) === 0) await sleep(20);
+    process.kill(proc.pid, 'SIGTERM');
+    await waitForLog(proc, 'msg="shutting down"');
+    sendRest();
+    const res = await put;
+    expect(res.status).to.equal(201);
+    expect(res.headers.get('docker-content-digest')).to.equal(digest);
+    const { code } = await proc.exited;
+    expect(code).to.equal(0);
+    expect(isRunning(child)).to.equal(false);
+    await proc.stop();
+  });
+
+  it('exits with the registry\'s own exit code when the registry fails (port taken)', async () => {
+    const ws = await workspace();
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(ws.port, '127.0.0.1', resolve));
+    try {
+      const viaBootstrap = await runBootstrap([], ws.env());
+      const direct = await startNodeProcess(REGISTRY_CLI, ['serve', ws.configOut], ws.env(), async () => false, { name: 'registry' }).then(
+        () => undefined,
+        (err: Error) => err.message,
+      );
+      const directCode = /exited during startup \(code (\d+)/.exec(direct ?? '')?.[1];
+      expect(directCode, direct).to.not.equal(undefined);
+      expect(viaBootstrap.code).to.equal(Number(directCode)).and.to.not.equal(0);
+    } finally {
+      blocker.close();
+    }
+  });
+
+  it('exits 128+9 when the registry is killed by SIGKILL', async () => {
+    const ws = await workspace();
+    const proc = await startBootstrap(ws);
+    process.kill(await registryPid(proc), 'SIGKILL');
+    expect((await proc.exited).code).to.equal(137);
+    await proc.stop();
+  });
+
+  it('forwards SIGINT as well', async () => {
+    const ws = await workspace();
+    const proc = await startBootstrap(ws);
+    const child = await registryPid(proc);
+    process.kill(proc.pid, 'SIGINT');
+    expect((await proc.exited).code).to.equal(0);
+    expect(isRunning(child)).to.equal(false);
+    await proc.stop();
+  });
+
+  it('SIGTERM while still waiting for etcd ends bootstrap at once (exit 143), as PID 1 would otherwise ignore it', async () => {
+    const ws = await workspace(`http://127.0.0.1:${await freePort()}`);
+    const proc = await startNodeProcess(BOOTSTRAP_CLI, [], ws.env({ BOOTSTRAP_ETCD_TIMEOUT: '600' }), async (p) => (await p.readLog()).includes('etcd unreachable, retrying'), { name: 'bootstrap' });
+    process.kill(proc.pid, 'SIGTERM');
+    expect((await proc.exited).code).to.equal(143);
+    await proc.stop();
+  });
+});
