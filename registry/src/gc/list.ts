@@ -78,7 +78,7 @@ async function describeTag(driver: StorageDriver, name: string, tag: string, dig
   };
 }
 
-export async function listRepository(driver: StorageDriver, name: string): Promise<RepositoryListing> {
+async function listRepository(driver: StorageDriver, name: string): Promise<RepositoryListing> {
   const tags: TagListing[] = [];
   for (const [tag, digest] of await new TagStore(driver).all(name)) tags.push(await describeTag(driver, name, tag, digest));
   return { repository: name, tags };
