@@ -1,6 +1,7 @@
 // registry du [--json] <config.yml>: bytes per repository (its own and shared), and what garbage-collect would free.
 import { diskUsage } from '../gc/du.js';
 import { parseCommandArgs, withStorage } from '../gc/offline.js';
+import { UnreadableManifestError } from '../gc/references.js';
 import { formatTable } from '../gc/table.js';
 import { formatBytes } from '../gc/units.js';
 import { CommandError, type Command } from './command.js';
@@ -14,7 +15,13 @@ export const du: Command = {
     const { values, positionals } = parseCommandArgs(args, { json: { type: 'boolean', default: false } }, USAGE);
     if (positionals.length > 1) throw new CommandError(`one config file expected\nusage: ${USAGE}`, 2);
     return withStorage(positionals[0], USAGE, async (driver) => {
-      const usage = await diskUsage(driver);
+      let usage;
+      try {
+        usage = await diskUsage(driver);
+      } catch (err) {
+        if (err instanceof UnreadableManifestError) throw new CommandError(err.message);
+        throw err;
+      }
       if (values.json) {
         process.stdout.write(`${JSON.stringify(usage, null, 2)}\n`);
         return 0;

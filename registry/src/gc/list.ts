@@ -7,6 +7,7 @@ import { isNotFound, type StorageDriver } from '../storage/driver/driver.js';
 import { paths } from '../storage/paths.js';
 import { isValidName } from '../storage/reference.js';
 import { TagStore } from '../storage/tags.js';
+import { UnreadableManifestError } from './references.js';
 import { readRevision, referencesOf, type Revision } from './repository.js';
 
 export interface TagListing {
@@ -70,12 +71,13 @@ async function describeTag(driver: StorageDriver, name: string, tag: string, dig
   if (!revision) return { ...listing, problem: 'the manifest this tag points at is missing (deleted or collected)' };
   if (revision.refs instanceof Error) return { ...listing, problem: `unreadable manifest: ${revision.refs.message}` };
   const platforms = revision.refs.manifests.flatMap((child) => child.platform ?? []);
-  return {
-    ...listing,
-    mediaType: revision.refs.mediaType,
-    ...(platforms.length > 0 && { platforms }),
-    size: await totalSize(driver, name, revision),
-  };
+  const described = { ...listing, mediaType: revision.refs.mediaType, ...(platforms.length > 0 && { platforms }) };
+  try {
+    return { ...described, size: await totalSize(driver, name, revision) };
+  } catch (err) {
+    if (err instanceof UnreadableManifestError) return { ...described, problem: err.message };
+    throw err;
+  }
 }
 
 async function listRepository(driver: StorageDriver, name: string): Promise<RepositoryListing> {

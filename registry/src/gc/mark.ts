@@ -5,6 +5,7 @@ import { formatDigest, type Digest } from '../storage/digest.js';
 import { isNotFound, type StorageDriver } from '../storage/driver/driver.js';
 import { listDigestDirs } from '../storage/links.js';
 import { lastPathElement, paths } from '../storage/paths.js';
+import { forEachLimit, STORAGE_CONCURRENCY } from './parallel.js';
 import { loadRepository, type RepositoryContents } from './repository.js';
 import { markReferences, retain, rootsOf, type RetainOptions } from './retain.js';
 
@@ -45,13 +46,13 @@ async function tagHistory(driver: StorageDriver, name: string, digests: Set<stri
     if (isNotFound(err)) return byDigest;
     throw err;
   }
-  for (const dir of tagDirs) {
+  await forEachLimit(tagDirs, STORAGE_CONCURRENCY, async (dir) => {
     const tag = lastPathElement(dir);
     for (const digest of await listDigestDirs(driver, paths.tagIndexRoot(name, tag))) {
       const key = formatDigest(digest);
       if (digests.has(key)) byDigest.set(key, [...(byDigest.get(key) ?? []), tag]);
     }
-  }
+  });
   return byDigest;
 }
 
@@ -78,7 +79,10 @@ export async function markRegistry(driver: StorageDriver, options: RetainOptions
   };
   let manifests = 0;
   for (const name of await new Catalog(driver).all()) {
-    const repo = await loadRepository(driver, name);
+    const repo = await loadRepository(driver, name, () => {
+      manifests++;
+      onProgress({ repositories: result.repositories, manifests, repository: name });
+    });
     const { roots, young } = await rootsOf(driver, repo, options);
     const kept = retain(repo, [...roots, ...young]);
     const protectedByAge = young.size === 0 ? 0 : kept.size - retain(repo, roots).size;
@@ -91,7 +95,6 @@ export async function markRegistry(driver: StorageDriver, options: RetainOptions
     result.repositories++;
     result.manifestsMarked += kept.size;
     result.manifestsProtected += protectedByAge;
-    manifests += repo.revisions.size;
     onProgress({ repositories: result.repositories, manifests, repository: name });
   }
   for (const key of result.layerLinks.keys()) if (result.marked.has(key)) result.layerLinks.delete(key);

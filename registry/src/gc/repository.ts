@@ -46,11 +46,13 @@ export async function readRevision(driver: StorageDriver, name: string, digest: 
   return { digest, size: content.length, refs };
 }
 
-export async function loadRepository(driver: StorageDriver, name: string): Promise<RepositoryContents> {
+/** Reads the whole repository; onRevision is called after each revision read, so a caller can show progress. */
+export async function loadRepository(driver: StorageDriver, name: string, onRevision: () => void = () => undefined): Promise<RepositoryContents> {
   const revisions = new Map<string, Revision>();
   await forEachLimit(await listDigestDirs(driver, paths.revisionsRoot(name)), STORAGE_CONCURRENCY, async (digest) => {
     const revision = await readRevision(driver, name, digest);
     if (revision) revisions.set(formatDigest(digest), revision);
+    onRevision();
   });
   return {
     name,

@@ -6,7 +6,8 @@
 // image stops pulling: its issue #3178), and so are the referrers of a kept manifest (signatures, SBOMs: manifests
 // whose `subject` names it), which 2.8 does not know about.
 import { formatDigest } from '../storage/digest.js';
-import type { StorageDriver } from '../storage/driver/driver.js';
+import { isNotFound, type StorageDriver } from '../storage/driver/driver.js';
+import { forEachLimit, STORAGE_CONCURRENCY } from './parallel.js';
 import { paths } from '../storage/paths.js';
 import { referencesOf, type RepositoryContents } from './repository.js';
 
@@ -35,11 +36,18 @@ export async function rootsOf(driver: StorageDriver, repo: RepositoryContents, o
   }
   const young = new Set<string>();
   if (options.minAgeMs > 0) {
-    for (const [key, revision] of repo.revisions) {
-      if (roots.has(key)) continue;
-      const { modTime } = await driver.stat(paths.revisionLink(repo.name, revision.digest));
+    const untagged = [...repo.revisions].filter(([key]) => !roots.has(key));
+    await forEachLimit(untagged, STORAGE_CONCURRENCY, async ([key, revision]) => {
+      let modTime: Date;
+      try {
+        ({ modTime } = await driver.stat(paths.revisionLink(repo.name, revision.digest)));
+      } catch (err) {
+        // Deleted through the API since it was read: nothing to protect.
+        if (isNotFound(err)) return;
+        throw err;
+      }
       if (options.now - modTime.getTime() < options.minAgeMs) young.add(key);
-    }
+    });
   }
   return { roots, young };
 }
