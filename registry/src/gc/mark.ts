@@ -5,6 +5,7 @@ import { formatDigest, type Digest } from '../storage/digest.js';
 import { isNotFound, type StorageDriver } from '../storage/driver/driver.js';
 import { listDigestDirs } from '../storage/links.js';
 import { lastPathElement, paths } from '../storage/paths.js';
+import { addTo } from './multimap.js';
 import { forEachLimit, STORAGE_CONCURRENCY } from './parallel.js';
 import { loadRepository, type RepositoryContents } from './repository.js';
 import { markReferences, retain, rootsOf, type RetainOptions } from './retain.js';
@@ -50,7 +51,7 @@ async function tagHistory(driver: StorageDriver, name: string, digests: Set<stri
     const tag = lastPathElement(dir);
     for (const digest of await listDigestDirs(driver, paths.tagIndexRoot(name, tag))) {
       const key = formatDigest(digest);
-      if (digests.has(key)) byDigest.set(key, [...(byDigest.get(key) ?? []), tag]);
+      if (digests.has(key)) addTo(byDigest, key, tag);
     }
   });
   return byDigest;
@@ -88,10 +89,7 @@ export async function markRegistry(driver: StorageDriver, options: RetainOptions
     const protectedByAge = young.size === 0 ? 0 : kept.size - retain(repo, roots).size;
     markReferences(repo, kept, result.marked);
     result.deletions.push(...(await deletionsOf(driver, repo, kept)));
-    for (const digest of repo.layerLinks) {
-      const key = formatDigest(digest);
-      result.layerLinks.set(key, [...(result.layerLinks.get(key) ?? []), name]);
-    }
+    for (const digest of repo.layerLinks) addTo(result.layerLinks, formatDigest(digest), name);
     result.repositories++;
     result.manifestsMarked += kept.size;
     result.manifestsProtected += protectedByAge;

@@ -7,8 +7,9 @@
 // whose `subject` names it), which 2.8 does not know about.
 import { formatDigest } from '../storage/digest.js';
 import { isNotFound, type StorageDriver } from '../storage/driver/driver.js';
-import { forEachLimit, STORAGE_CONCURRENCY } from './parallel.js';
 import { paths } from '../storage/paths.js';
+import { addTo } from './multimap.js';
+import { forEachLimit, STORAGE_CONCURRENCY } from './parallel.js';
 import { referencesOf, type RepositoryContents } from './repository.js';
 
 export interface RetainOptions {
@@ -57,8 +58,7 @@ export function retain(repo: RepositoryContents, roots: Iterable<string>): Set<s
   const referrers = new Map<string, string[]>();
   for (const [key, revision] of repo.revisions) {
     if (revision.refs instanceof Error || !revision.refs.subject) continue;
-    const subject = formatDigest(revision.refs.subject);
-    referrers.set(subject, [...(referrers.get(subject) ?? []), key]);
+    addTo(referrers, formatDigest(revision.refs.subject), key);
   }
   const kept = new Set<string>();
   const pending = [...roots];
