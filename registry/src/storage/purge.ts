@@ -1,7 +1,7 @@
 // storage.maintenance.uploadpurging: abandoned uploads (_uploads/<uuid> of a push that never finished) are deleted
 // once their startedat is older than `age`, every `interval`, as distribution's purger does. The first run waits a
 // random part of the interval (at most an hour, as distribution), so replicas sharing a bucket do not purge in step.
-import type { UploadPurgingConfig } from '../config/types.js';
+import type { StorageConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
 import type { StorageDriver } from './driver/driver.js';
 import { isNotFound } from './driver/driver.js';
@@ -74,10 +74,16 @@ export async function purgeUploads(driver: StorageDriver, olderThan: Date, dryRu
   return result;
 }
 
-/** Runs purgeUploads every config.interval until stop(); does nothing when config.enabled is false. */
-export function startUploadPurger(driver: StorageDriver, config: UploadPurgingConfig, logger: Logger): { stop(): void } {
-  if (!config.enabled) return { stop: () => undefined };
+/**
+ * Runs purgeUploads every uploadpurging.interval until stop(). Does nothing when purging is disabled, nor in
+ * read-only mode: an SA who switched storage read-only (for a collection, a backup, a bucket copy) expects nothing
+ * to change in it, and purging deletes.
+ */
+export function startUploadPurger(driver: StorageDriver, maintenance: StorageConfig['maintenance'], logger: Logger): { stop(): void } {
+  const config = maintenance.uploadpurging;
   const log = logger.child({ component: 'uploadpurger' });
+  if (config.enabled && maintenance.readonly.enabled) log.info('upload purging is off while storage.maintenance.readonly is enabled');
+  if (!config.enabled || maintenance.readonly.enabled) return { stop: () => undefined };
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
   const schedule = (delayMs: number): void => {

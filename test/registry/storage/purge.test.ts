@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { StorageConfig, UploadPurgingConfig } from '../../../registry/src/config/types.js';
 import { createLogger, type Logger } from '../../../registry/src/log.js';
 import { paths } from '../../../registry/src/storage/paths.js';
 import { purgeUploads, startUploadPurger } from '../../../registry/src/storage/purge.js';
@@ -8,6 +9,10 @@ import { Client, sha256 } from '../../helpers/oci.js';
 import { startTestRegistry, type TestRegistry } from '../../helpers/registry.js';
 
 const DAY = 24 * 3_600_000;
+
+function maintenance(uploadpurging: UploadPurgingConfig, readonly = false): StorageConfig['maintenance'] {
+  return { readonly: { enabled: readonly }, uploadpurging };
+}
 
 function capturingLogger(): { logger: Logger; lines: Record<string, unknown>[] } {
   const lines: Record<string, unknown>[] = [];
@@ -88,7 +93,7 @@ describe('storage: upload purging (storage.maintenance.uploadpurging)', () => {
   it('startUploadPurger, when enabled, purges old uploads on its own after a jitter shorter than the interval', async () => {
     const old = await startUpload('purge/timer', new Date(Date.now() - 2 * 3_600_000).toISOString());
     const { logger, lines } = capturingLogger();
-    const purger = startUploadPurger(registry.driver, { enabled: true, age: 3_600_000, interval: 50, dryrun: false }, logger);
+    const purger = startUploadPurger(registry.driver, maintenance({ enabled: true, age: 3_600_000, interval: 50, dryrun: false }), logger);
     try {
       while (!lines.some((l) => l.msg === 'upload purge finished')) await sleep(10);
     } finally {
@@ -98,12 +103,14 @@ describe('storage: upload purging (storage.maintenance.uploadpurging)', () => {
     expect(await status(old)).to.equal(404);
   });
 
-  it('startUploadPurger does nothing when disabled', async () => {
+  it('startUploadPurger does nothing when disabled, nor in read-only mode, and says why', async () => {
     const old = await startUpload('purge/disabled', new Date(0).toISOString());
-    const { logger, lines } = capturingLogger();
-    const purger = startUploadPurger(registry.driver, { enabled: false, age: 1, interval: 1, dryrun: false }, logger);
-    purger.stop();
-    expect(lines).to.deep.equal([]);
+    const disabled = capturingLogger();
+    startUploadPurger(registry.driver, maintenance({ enabled: false, age: 1, interval: 1, dryrun: false }), disabled.logger).stop();
+    expect(disabled.lines).to.deep.equal([]);
+    const readonly = capturingLogger();
+    startUploadPurger(registry.driver, maintenance({ enabled: true, age: 1, interval: 1, dryrun: false }, true), readonly.logger).stop();
+    expect(readonly.lines.map((l) => l.msg)).to.deep.equal(['upload purging is off while storage.maintenance.readonly is enabled']);
     expect(await status(old)).to.equal(204);
     await client.request('DELETE', old.path);
   });
