@@ -15,6 +15,7 @@ import { Metrics } from './metrics.js';
 import { createDriver } from './storage/driver/factory.js';
 import type { StorageDriver } from './storage/driver/driver.js';
 import { instrumentDriver } from './storage/driver/instrumented.js';
+import { startUploadPurger } from './storage/purge.js';
 
 export interface RunningRegistry {
   /** Base URL, e.g. http://127.0.0.1:5000 */
@@ -32,6 +33,7 @@ export async function startRegistry(config: Config, logger: Logger): Promise<Run
   const driver = metrics ? instrumentDriver(rawDriver, metrics) : rawDriver;
   const access = await createAccessController(config.auth, logger);
   const health = startStorageHealth(driver, config.health.storagedriver, logger);
+  const purger = startUploadPurger(driver, config.storage.maintenance, logger);
   const { koa } = createApp(config, { driver, logger, health, ...(access && { access }), ...(metrics && { metrics }) });
   const handler = koa.callback();
   const tls = config.http.tls;
@@ -92,6 +94,7 @@ export async function startRegistry(config: Config, logger: Logger): Promise<Run
           await drained;
         }
         health.stop();
+        purger.stop();
         await debug?.close();
         await rawDriver.close?.();
       })();
