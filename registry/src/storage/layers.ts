@@ -1,9 +1,9 @@
 // A repository's view of blobs: a blob is served from a repository only if the repository links it (_layers).
 import { RegistryError } from '../errcode.js';
 import type { BlobStore } from './blobs.js';
-import { formatDigest, sameDigest, type Digest } from './digest.js';
+import { formatDigest, type Digest } from './digest.js';
 import type { StorageDriver } from './driver/driver.js';
-import { deleteIfExists, readLink, writeLink } from './links.js';
+import { deleteIfExists, linkPointsAt, writeLink } from './links.js';
 import { paths } from './paths.js';
 
 export class LayerLinks {
@@ -13,8 +13,7 @@ export class LayerLinks {
   ) {}
 
   async linked(name: string, digest: Digest): Promise<boolean> {
-    const target = await readLink(this.driver, paths.layerLink(name, digest));
-    return target !== undefined && sameDigest(target, digest);
+    return linkPointsAt(this.driver, paths.layerLink(name, digest), digest);
   }
 
   /** Size of a blob this repository may serve, or BLOB_UNKNOWN. */

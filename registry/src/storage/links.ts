@@ -1,5 +1,5 @@
 // Link files: a digest written as text, the way distribution marks what a repository holds.
-import { DigestError, formatDigest, parseDigest, type Digest } from './digest.js';
+import { DigestError, formatDigest, parseDigest, sameDigest, type Digest } from './digest.js';
 import { isNotFound, type StorageDriver } from './driver/driver.js';
 import { lastPathElement } from './paths.js';
 
@@ -17,6 +17,12 @@ export async function readLink(driver: StorageDriver, path: string): Promise<Dig
     if (err instanceof DigestError) throw new Error(`corrupt link file ${path}: ${err.message}`);
     throw err;
   }
+}
+
+/** Whether the link at path exists and names digest: how a repository says it holds a blob or manifest. */
+export async function linkPointsAt(driver: StorageDriver, path: string, digest: Digest): Promise<boolean> {
+  const target = await readLink(driver, path);
+  return target !== undefined && sameDigest(target, digest);
 }
 
 export async function writeLink(driver: StorageDriver, path: string, digest: Digest): Promise<void> {

@@ -5,7 +5,7 @@ import type { BlobStore } from './blobs.js';
 import { digestOf, formatDigest, sameDigest, type Digest } from './digest.js';
 import type { StorageDriver } from './driver/driver.js';
 import type { LayerLinks } from './layers.js';
-import { deleteIfExists, readLink, writeLink } from './links.js';
+import { deleteIfExists, linkPointsAt, writeLink } from './links.js';
 import { isForeignLayer, parseManifest, readStoredManifest, storedMediaType, type Descriptor, type Manifest } from './manifest.js';
 import { paths } from './paths.js';
 import { BoundedMap } from './bounded-map.js';
@@ -38,8 +38,7 @@ export class ManifestStore {
   ) {}
 
   async exists(name: string, digest: Digest): Promise<boolean> {
-    const target = await readLink(this.driver, paths.revisionLink(name, digest));
-    return target !== undefined && sameDigest(target, digest);
+    return linkPointsAt(this.driver, paths.revisionLink(name, digest), digest);
   }
 
   /** A manifest of this repository by digest, or MANIFEST_UNKNOWN. */
