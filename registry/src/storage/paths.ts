@@ -3,19 +3,21 @@
 // <root>/docker/registry/v2/
 // ├── blobs/
 // │   └── <algorithm>/<first two hex>/<hex>/data            content of every blob and manifest
-// └── repositories/
-//     └── <name>/
-//         ├── _layers/<algorithm>/<hex>/link                 the repository may serve this blob
-//         ├── _manifests/
-//         │   ├── revisions/<algorithm>/<hex>/link          a manifest stored in this repository
-//         │   ├── tags/<tag>/
-//         │   │   ├── current/link                           digest the tag points at
-//         │   │   └── index/<algorithm>/<hex>/link          every digest the tag has pointed at
-//         │   └── referrers/<algorithm>/<subject hex>/<algorithm>/<hex>/link
-//         │                                                  (ours) manifests whose subject is that digest
-//         └── _uploads/<uuid>/
-//             ├── data                                       bytes received so far
-//             └── startedat                                  RFC 3339 time the upload began
+// ├── repositories/
+// │   └── <name>/
+// │       ├── _layers/<algorithm>/<hex>/link                 the repository may serve this blob
+// │       ├── _manifests/
+// │       │   ├── revisions/<algorithm>/<hex>/link          a manifest stored in this repository
+// │       │   ├── tags/<tag>/
+// │       │   │   ├── current/link                           digest the tag points at
+// │       │   │   └── index/<algorithm>/<hex>/link          every digest the tag has pointed at
+// │       │   └── referrers/<algorithm>/<subject hex>/<algorithm>/<hex>/link
+// │       │                                                  (ours) manifests whose subject is that digest
+// │       └── _uploads/<uuid>/
+// │           ├── data                                       bytes received so far
+// │           └── startedat                                  RFC 3339 time the upload began
+// └── _migrate/<algorithm>/<hex>/data                        (ours) a blob `registry migrate` is copying in,
+//                                                            moved to blobs/ once its digest is verified
 //
 // A link file holds a digest ("sha256:<hex>") and nothing else. The referrers index is an addition of this
 // registry: distribution ignores it, and a referrer pushed through distribution is simply not listed.
@@ -97,6 +99,10 @@ export const paths = {
   },
   uploadStartedAt(name: string, uuid: string): string {
     return `${this.uploadDir(name, uuid)}/startedat`;
+  },
+  migrateRoot: `${V2}/_migrate`,
+  migrateStaging(d: Digest): string {
+    return `${this.migrateRoot}/${d.algorithm}/${d.hex}/data`;
   },
 };
 
