@@ -1,0 +1,50 @@
+// registry migrate [--dry-run] [--quiet] <from.yml> <to.yml>
+// Copies every repository from the storage of one config to the storage of another (see docs/migrate.md).
+// Progress goes to stderr; what is (or would be) copied, what could not be, and the summary go to stdout.
+import { isDeepStrictEqual } from 'node:util';
+import { parseCommandArgs, withStorage } from '../gc/offline.js';
+import { migrate } from '../migrate/migrate.js';
+import { formatSummary, isProblem, itemLine, ProgressReporter } from '../migrate/report.js';
+import { CommandError, type Command } from './command.js';
+
+const USAGE = 'registry migrate [--dry-run] [--quiet] <from.yml> <to.yml>';
+
+export const migrateCommand: Command = {
+  usage: '[--dry-run] [--quiet] <from.yml> <to.yml>',
+  summary: 'copy every repository (blobs, manifests, tags, links) from the storage of from.yml to that of to.yml; resumable, each blob verified; see docs/migrate.md',
+  async run(args) {
+    const { values, positionals } = parseCommandArgs(
+      args,
+      { 'dry-run': { type: 'boolean', default: false }, quiet: { type: 'boolean', short: 'q', default: false } },
+      USAGE,
+    );
+    if (positionals.length !== 2) throw new CommandError(`two config files expected (from, to), got ${positionals.length}\nusage: ${USAGE}`, 2);
+    const [from, to] = positionals as [string, string];
+    const dryRun = values['dry-run'];
+    const quiet = values.quiet;
+    const stderr = (line: string) => process.stderr.write(line);
+    const stdout = (line: string) => process.stdout.write(line);
+    return withStorage(from, USAGE, (source, fromConfig) =>
+      withStorage(to, USAGE, async (dest, toConfig) => {
+        if (isDeepStrictEqual(fromConfig.storage.driver, toConfig.storage.driver)) {
+          throw new CommandError(`${from} and ${to} configure the same storage: nothing to migrate`, 2);
+        }
+        if (!quiet && !dryRun && !fromConfig.storage.maintenance.readonly.enabled) {
+          stderr(
+            `note: storage.maintenance.readonly is not enabled in ${from}: pushes made while this runs may be missed; ` +
+              'run migrate again with the registry read-only before switching (it copies only what is new)\n',
+          );
+        }
+        const progress = new ProgressReporter(quiet ? () => undefined : stderr);
+        const summary = await migrate(source, dest, { dryRun }, (event) => {
+          progress.event(event);
+          const line = itemLine(event, dryRun);
+          if (line === undefined) return;
+          if (!quiet || isProblem(event)) stdout(`${line}\n`);
+        }).finally(() => progress.flush());
+        stdout(formatSummary(summary));
+        return summary.blobsFailed.size > 0 || summary.notCopied.length > 0 ? 1 : 0;
+      }),
+    );
+  },
+};
