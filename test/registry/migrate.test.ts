@@ -204,6 +204,16 @@ describe('registry migrate', function () {
     for (const [ref, fetched] of pulled) expect(fetched, ref).to.deep.equal(sourcePulls.get(ref));
   });
 
+  it('a storage error at the destination stops the run with a message saying to run it again, not a trace', async () => {
+    const dest = await destination('broken');
+    await mkdir(join(dest.root, 'docker/registry/v2'), { recursive: true });
+    await writeFile(join(dest.root, 'docker/registry/v2/blobs'), 'a file where a directory belongs');
+    const run = await registryCommand(['migrate', fromConfig, dest.config]);
+    expect(run.code).to.equal(1);
+    expect(run.stderr).to.contain('registry: migration stopped: ').and.contain('run the same command again to resume');
+    expect(run.stderr).to.not.match(/\n\s+at /);
+  });
+
   it('usage errors exit 2 with the usage, and the same storage on both sides is refused', async () => {
     for (const args of [[], [fromConfig], ['--bogus', fromConfig, fromConfig]]) {
       const run = await registryCommand(['migrate', ...args]);

@@ -41,6 +41,9 @@ export const migrateCommand: Command = {
           const line = itemLine(event, dryRun);
           if (line === undefined) return;
           if (!quiet || isProblem(event)) stdout(`${line}\n`);
+        }).catch((err: unknown) => {
+          // Blobs are staged and links written in dependency order, so whatever landed is consistent and a rerun resumes.
+          throw new CommandError(`migration stopped: ${(err as Error).message}\nwhat was copied is consistent: fix the cause and run the same command again to resume`);
         }).finally(() => progress.flush());
         stdout(formatSummary(summary));
         return summary.blobsFailed.size > 0 || summary.notCopied.length > 0 ? 1 : 0;

@@ -1,6 +1,7 @@
 // Copies one blob between drivers as a stream, hashing as it goes. The bytes land in the destination's staging area
 // and are moved into blobs/ only once their digest matches, so a blob under blobs/ is always whole: that is what
 // lets a resumed run trust a destination blob of the right size without reading it back.
+import type { Readable } from 'node:stream';
 import { formatDigest, newHash, type Digest } from '../storage/digest.js';
 import { isNotFound, type StorageDriver } from '../storage/driver/driver.js';
 import { paths } from '../storage/paths.js';
@@ -34,12 +35,15 @@ export async function copyBlob(source: StorageDriver, dest: StorageDriver, diges
   const staging = paths.migrateStaging(digest);
   const writer = await dest.writer(staging, false);
   const hash = newHash(digest.algorithm);
+  let reader: Readable | undefined;
   try {
-    for await (const chunk of (await source.reader(path)) as AsyncIterable<Buffer>) {
+    reader = await source.reader(path);
+    for await (const chunk of reader as AsyncIterable<Buffer>) {
       hash.update(chunk);
       await writer.write(chunk);
     }
   } catch (err) {
+    reader?.destroy();
     await writer.cancel();
     throw err;
   }
