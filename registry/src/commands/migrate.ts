@@ -35,7 +35,7 @@ export const migrateCommand: Command = {
               'run migrate again with the registry read-only before switching (it copies only what is new)\n',
           );
         }
-        const progress = new ProgressReporter(quiet ? () => undefined : stderr);
+        const progress = new ProgressReporter(quiet ? () => undefined : stderr, dryRun);
         const summary = await migrate(source, dest, { dryRun }, (event) => {
           progress.event(event);
           const line = itemLine(event, dryRun);

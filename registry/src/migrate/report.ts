@@ -15,7 +15,10 @@ export class ProgressReporter {
   private blobs = 0;
   private bytes = 0;
 
-  constructor(private readonly write: (line: string) => void) {}
+  constructor(
+    private readonly write: (line: string) => void,
+    private readonly dryRun: boolean,
+  ) {}
 
   event(event: MigrateEvent): void {
     if (event.kind === 'repository') {
@@ -27,7 +30,7 @@ export class ProgressReporter {
     } else {
       return;
     }
-    const line = `repository ${this.position} ${this.repository}: ${this.blobs} blobs handled, ${formatBytes(this.bytes)} copied\n`;
+    const line = `repository ${this.position} ${this.repository}: ${this.blobs} blobs handled, ${formatBytes(this.bytes)} ${this.dryRun ? 'to copy' : 'copied'}\n`;
     const now = Date.now();
     if (now - this.last >= PROGRESS_EVERY_MS) {
       this.write(line);
