@@ -1,11 +1,18 @@
-// The HTTP layer: Koa serving GET and POST /api/v1/authorize/registry/, turning each request into a TokenRequest for
-// the current ConsoleState. Building the app is separate from listening so tests bind port 0.
+// The HTTP layer: Koa serving GET and POST /api/v1/authorize/registry/ (every method with http.anymethod), turning
+// each request into a TokenRequest for the current ConsoleState. Building the app is separate from listening so
+// tests bind port 0.
 import Koa, { type Context } from 'koa';
 import { koaBody } from 'koa-body';
 import type { Logger } from '../../registry/src/log.js';
+import { AddressRules } from './address-rules.js';
 import { TokenService, type ConsoleState, type TokenRequest } from './authorize.js';
+import { clientAddress } from './client-address.js';
 import type { ConsoleConfig } from './config.js';
+import { anonymousPull, type Grantor } from './grants.js';
 import { AccountsIdentity, type Identity } from './identity.js';
+import { LainEtcd } from './lain-etcd.js';
+import { SsoGroupRights } from './lain-rights.js';
+import { LainSsoIdentity } from './lain-sso.js';
 import { Policy } from './policy.js';
 import { FailureLimiter } from './ratelimit.js';
 import { TokenSigner } from './signer.js';
@@ -14,9 +21,7 @@ export const TOKEN_PATH = '/api/v1/authorize/registry/';
 
 export interface ConsoleDeps {
   logger: Logger;
-  /** The identity backend for a config; the accounts of console.yml unless given (e.g. a LAIN SSO backend). */
-  identity?: (config: ConsoleConfig) => Identity;
-  /** Clock for the login rate limiter. */
+  /** Clock for the login rate limiter and the SSO cache. */
   now?: () => number;
 }
 
@@ -29,6 +34,8 @@ export interface ConsoleApp {
    * swapped in; requests already running finish with the state they started with. Throws (keeping the old) otherwise.
    */
   reload(config: ConsoleConfig): Promise<void>;
+  /** Stops polling etcd. */
+  close(): void;
 }
 
 /** Thrown by the request parsing below for a query or form the endpoint cannot read. */
@@ -63,9 +70,21 @@ function peerAddress(ctx: Context): string {
   return address.startsWith('::ffff:') ? address.slice('::ffff:'.length) : address;
 }
 
-function tokenRequest(ctx: Context): TokenRequest {
-  const address = peerAddress(ctx);
-  if (ctx.method === 'GET') {
+function formOf(ctx: Context): Params {
+  const body = ctx.request.body;
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new MalformedRequest('POST needs an application/x-www-form-urlencoded body (OAuth2 token request)');
+  }
+  return body as Params;
+}
+
+/**
+ * GET, and with anyMethod every method but an OAuth2 form POST (one with grant_type), reads the query and Basic
+ * credentials, as LAIN's console did whatever the method.
+ */
+function tokenRequest(ctx: Context, address: string, anyMethod: boolean): TokenRequest {
+  const form = ctx.method === 'POST' ? formOf(ctx) : undefined;
+  if (form === undefined || (anyMethod && form.grant_type === undefined)) {
     const query = ctx.query as Params;
     return {
       method: 'GET',
@@ -78,11 +97,6 @@ function tokenRequest(ctx: Context): TokenRequest {
       clientId: single(query, 'client_id'),
     };
   }
-  const body = ctx.request.body;
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw new MalformedRequest('POST needs an application/x-www-form-urlencoded body (OAuth2 token request)');
-  }
-  const form = body as Params;
   return {
     method: 'POST',
     address,
@@ -97,13 +111,25 @@ function tokenRequest(ctx: Context): TokenRequest {
   };
 }
 
-async function buildState(config: ConsoleConfig, deps: ConsoleDeps): Promise<ConsoleState> {
-  return {
+function identityOf(config: ConsoleConfig, lain: LainEtcd | undefined, deps: ConsoleDeps): { identity: Identity; grantors: Grantor[] } {
+  const grantors: Grantor[] = config.anonymousPull ? [anonymousPull] : [];
+  if (config.identity.backend === 'accounts') return { identity: new AccountsIdentity(config.accounts), grantors };
+  const sso = new LainSsoIdentity(config.identity.sso, lain && (() => lain.current), deps.now);
+  return { identity: sso, grantors: [...grantors, new SsoGroupRights(sso)] };
+}
+
+/** The state of one console.yml and, when it configures etcd, the poller of the LAIN keys (to stop when replaced). */
+async function buildState(config: ConsoleConfig, deps: ConsoleDeps): Promise<{ state: ConsoleState; lain?: LainEtcd }> {
+  const signer = await TokenSigner.load(config.token.key, config.token.certificate, config.token.issuer);
+  const lain = config.etcd === undefined ? undefined : await LainEtcd.start(config.etcd, deps.logger);
+  const state: ConsoleState = {
     config,
-    identity: deps.identity?.(config) ?? new AccountsIdentity(config.accounts),
+    ...identityOf(config, lain, deps),
     policy: new Policy(config.rules, config.mode),
-    signer: await TokenSigner.load(config.token.key, config.token.certificate, config.token.issuer),
+    signer,
+    ...(lain !== undefined && { addresses: new AddressRules(() => lain.current, config.http.trustedProxies) }),
   };
+  return { state, ...(lain !== undefined && { lain }) };
 }
 
 function sendError(ctx: Context, status: number, code: string, message: string): void {
@@ -112,7 +138,7 @@ function sendError(ctx: Context, status: number, code: string, message: string):
 }
 
 export async function createConsoleApp(config: ConsoleConfig, deps: ConsoleDeps): Promise<ConsoleApp> {
-  let state = await buildState(config, deps);
+  let { state, lain } = await buildState(config, deps);
   const limiter = new FailureLimiter(config.ratelimit.failures, config.ratelimit.window, deps.now);
   const audit = deps.logger.child({ component: 'audit' });
   const service = new TokenService(limiter, audit);
@@ -139,7 +165,7 @@ export async function createConsoleApp(config: ConsoleConfig, deps: ConsoleDeps)
     if (ctx.path !== TOKEN_PATH && ctx.path !== TOKEN_PATH.slice(0, -1)) {
       return sendError(ctx, 404, 'NOT_FOUND', `no such endpoint; tokens are served at ${TOKEN_PATH}`);
     }
-    if (ctx.method !== 'GET' && ctx.method !== 'POST') {
+    if (ctx.method !== 'GET' && ctx.method !== 'POST' && !state.config.http.anyMethod) {
       ctx.set('Allow', 'GET, POST');
       return sendError(ctx, 405, 'UNSUPPORTED', `${ctx.method} is not supported here; use GET or POST`);
     }
@@ -149,7 +175,8 @@ export async function createConsoleApp(config: ConsoleConfig, deps: ConsoleDeps)
 
   app.use(async (ctx) => {
     const current = state;
-    const result = await service.handle(current, tokenRequest(ctx));
+    const address = clientAddress(ctx.req.socket.remoteAddress, ctx.headers, current.config.http.trustedProxies);
+    const result = await service.handle(current, tokenRequest(ctx, address, current.config.http.anyMethod));
     ctx.status = result.status;
     ctx.set(result.headers);
     ctx.body = result.body;
@@ -163,7 +190,11 @@ export async function createConsoleApp(config: ConsoleConfig, deps: ConsoleDeps)
     async reload(next: ConsoleConfig) {
       const built = await buildState(next, deps);
       limiter.configure(next.ratelimit.failures, next.ratelimit.window);
-      state = built;
+      lain?.stop();
+      ({ state, lain } = built);
+    },
+    close() {
+      lain?.stop();
     },
   };
 }

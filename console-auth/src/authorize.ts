@@ -2,8 +2,10 @@
 // policy grants of what was asked, the signed answer, and one audit line per grant or refusal. Never logs a secret.
 import type { Logger } from '../../registry/src/log.js';
 import { clip } from '../../registry/src/storage/reference.js';
+import type { AddressRules } from './address-rules.js';
 import type { ConsoleConfig } from './config.js';
-import type { AuthenticatedPrincipal, Identity } from './identity.js';
+import { extraRights, type Grantor } from './grants.js';
+import { IdentityUnavailable, type AuthenticatedPrincipal, type Identity } from './identity.js';
 import type { Policy } from './policy.js';
 import type { FailureLimiter } from './ratelimit.js';
 import { formatScope, parseScopes, ScopeError, type Scope } from './scope.js';
@@ -15,6 +17,10 @@ export interface ConsoleState {
   identity: Identity;
   policy: Policy;
   signer: TokenSigner;
+  /** Rights besides the rules' (LAIN SSO groups, anonymous_pull). */
+  grantors: readonly Grantor[];
+  /** LAIN's whitelist and node network, when etcd is configured. */
+  addresses?: AddressRules;
 }
 
 /** A token request, from the GET query (plus Basic credentials) or the POST form. */
@@ -104,9 +110,15 @@ export class TokenService {
     let account = req.basic?.username ?? req.username;
     try {
       const { service, scopes, credentials } = this.parse(state, req, asked);
-      const principal = await this.authenticate(state, credentials, req.address, service);
+      // A whitelisted address gets what it asks without a password check, so the cluster's nodes pull and push
+      // when SSO is down; the token names no subject, since no credentials were checked.
+      const addressRule = state.addresses?.match(req.address);
+      const principal = addressRule === undefined ? await this.authenticate(state, credentials, req.address, service) : undefined;
       account = principal?.account;
-      const granted = state.policy.grant(principal, scopes);
+      const granted =
+        addressRule === undefined
+          ? state.policy.grant(principal, scopes, await extraRights(state.grantors, principal, scopes))
+          : scopes.map((scope) => ({ ...scope, actions: [...scope.actions] }));
       const access = state.signer.signAccessToken(principal?.account ?? '', service, granted, state.config.token.ttl);
       const body: Record<string, unknown> = {
         token: access.token,
@@ -118,11 +130,20 @@ export class TokenService {
         body.refresh_token = state.signer.signRefreshToken({ account: principal.account, stamp: principal.stamp, service }, state.config.token.refreshttl);
       }
       this.logger.info(
-        { audit: 'grant', ...audit, account: account ?? null, granted: granted.filter((s) => s.actions.length > 0).map(formatScope), refreshToken: 'refresh_token' in body },
+        {
+          audit: 'grant',
+          ...audit,
+          account: account ?? null,
+          ...(addressRule !== undefined && { addressRule }),
+          granted: granted.filter((s) => s.actions.length > 0).map(formatScope),
+          refreshToken: 'refresh_token' in body,
+        },
         'token granted',
       );
       return { status: 200, headers: { 'Cache-Control': 'no-store', Pragma: 'no-cache' }, body };
-    } catch (err) {
+    } catch (caught) {
+      // Fail closed: with the identity backend unreachable nobody is known, and the message says why.
+      const err = caught instanceof IdentityUnavailable ? new Refusal(401, 'UNAUTHORIZED', 'temporarily_unavailable', caught.message) : caught;
       if (!(err instanceof Refusal)) throw err;
       this.logger.info({ audit: 'refusal', ...audit, account: account === undefined ? null : clip(account), status: err.status, reason: err.message }, 'token refused');
       return this.refusal(state, err);

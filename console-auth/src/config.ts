@@ -5,6 +5,9 @@ import { dirname, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { parseDuration } from '../../registry/src/config/duration.js';
 import type { LogLevel } from '../../registry/src/config/types.js';
+import type { AddressList } from './address-list.js';
+import { readBoolean, readEtcd, readIdentity, readTrustedProxies, type IdentityConfig } from './lain-config.js';
+import type { EtcdSettings } from './lain-etcd.js';
 
 export const ACTIONS = ['pull', 'push', 'delete', '*'] as const;
 export type Action = (typeof ACTIONS)[number];
@@ -26,7 +29,17 @@ export interface ConsoleConfig {
     addr: string;
     /** The realm of the Basic challenge sent with a 401. */
     realm: string;
+    /** Peers whose X-Real-IP / X-Forwarded-For name the client. */
+    trustedProxies: AddressList;
+    /** Every method is answered like GET (query and Basic credentials), as LAIN's console did. */
+    anyMethod: boolean;
   };
+  /** Who checks passwords: console.yml's accounts or LAIN SSO. */
+  identity: IdentityConfig;
+  /** Where the LAIN keys (whitelist, node network, SSO URL, domain) are read; none when absent. */
+  etcd?: EtcdSettings;
+  /** Pull-only scopes are granted to every caller, without credentials. */
+  anonymousPull: boolean;
   token: {
     issuer: string;
     service: string;
@@ -61,7 +74,7 @@ export class ConfigError extends Error {
   }
 }
 
-type Tree = Record<string, unknown>;
+export type Tree = Record<string, unknown>;
 
 const BCRYPT = /^\$2[aby]\$\d{2}\$[./A-Za-z0-9]{53}$/;
 const LOG_LEVELS: readonly LogLevel[] = ['error', 'warn', 'info', 'debug', 'trace', 'fatal', 'panic'];
@@ -71,7 +84,7 @@ function isTree(value: unknown): value is Tree {
 }
 
 /** Collects problems while reading typed values out of the YAML tree. */
-class Reader {
+export class Reader {
   readonly problems: string[] = [];
 
   section(tree: unknown, path: string, known: readonly string[], required: boolean): Tree {
@@ -198,8 +211,8 @@ export function parseConsoleConfig(text: string, source: string): ConsoleConfig 
     throw new ConfigError(source, [`not valid YAML: ${(err as Error).message}`]);
   }
   const r = new Reader();
-  const root = r.section(document, '', ['http', 'token', 'mode', 'accounts', 'rules', 'ratelimit', 'log'], true);
-  const http = r.section(root.http, 'http', ['addr', 'realm'], true);
+  const root = r.section(document, '', ['http', 'token', 'mode', 'accounts', 'rules', 'ratelimit', 'log', 'identity', 'etcd', 'anonymous_pull'], true);
+  const http = r.section(root.http, 'http', ['addr', 'realm', 'trustedproxies', 'anymethod'], true);
   const token = r.section(root.token, 'token', ['issuer', 'service', 'key', 'certificate', 'ttl', 'refreshttl'], true);
   const ratelimit = r.section(root.ratelimit, 'ratelimit', ['failures', 'window'], false);
   const log = r.section(root.log, 'log', ['level'], false);
@@ -208,9 +221,16 @@ export function parseConsoleConfig(text: string, source: string): ConsoleConfig 
   const level = log.level ?? 'info';
   if (!LOG_LEVELS.includes(level as LogLevel)) r.problems.push(`log.level must be one of ${LOG_LEVELS.join(', ')}`);
   const base = dirname(resolve(source));
+  const accounts = readAccounts(r, root.accounts);
+  const etcd = readEtcd(r, root.etcd);
   const config: ConsoleConfig = {
     source,
-    http: { addr: r.string(http, 'addr', 'http.addr'), realm: r.string(http, 'realm', 'http.realm', 'console-auth') },
+    http: {
+      addr: r.string(http, 'addr', 'http.addr'),
+      realm: r.string(http, 'realm', 'http.realm', 'console-auth'),
+      trustedProxies: readTrustedProxies(r, http.trustedproxies),
+      anyMethod: readBoolean(r, http, 'anymethod', 'http.anymethod'),
+    },
     token: {
       issuer: r.string(token, 'issuer', 'token.issuer'),
       service: r.string(token, 'service', 'token.service'),
@@ -220,8 +240,11 @@ export function parseConsoleConfig(text: string, source: string): ConsoleConfig 
       refreshttl: wholeSeconds(r.duration(token, 'refreshttl', 'token.refreshttl', '720h')),
     },
     mode: mode === 'open' ? 'open' : 'acl',
-    accounts: readAccounts(r, root.accounts),
+    accounts,
     rules: readRules(r, root.rules),
+    identity: readIdentity(r, root.identity, etcd !== undefined, accounts.size),
+    ...(etcd !== undefined && { etcd }),
+    anonymousPull: readBoolean(r, root, 'anonymous_pull', 'anonymous_pull'),
     ratelimit: {
       failures: r.positiveInteger(ratelimit, 'failures', 'ratelimit.failures', 5),
       window: r.duration(ratelimit, 'window', 'ratelimit.window', '1m'),

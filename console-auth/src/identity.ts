@@ -1,5 +1,5 @@
-// Identity: who is calling. The accounts of console.yml (bcrypt hashes) are one backend; a LAIN SSO backend can
-// implement the same interface.
+// Identity: who is calling. The accounts of console.yml (bcrypt hashes) are one backend; LAIN SSO (lain-sso.ts) is
+// the other.
 import { createHash } from 'node:crypto';
 import bcrypt from 'bcryptjs';
 import type { AccountConfig } from './config.js';
@@ -10,6 +10,17 @@ export interface Identity {
   authenticate(account: string, password: string): Promise<AuthenticatedPrincipal | undefined>;
   /** The account as it is now, for a refresh token: undefined once it is gone. */
   lookup(account: string): Promise<AuthenticatedPrincipal | undefined>;
+}
+
+/**
+ * The backend cannot say now (its server is down or answers errors): the request is refused with this message, and
+ * it does not count as a failed login.
+ */
+export class IdentityUnavailable extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'IdentityUnavailable';
+  }
 }
 
 export interface AuthenticatedPrincipal extends Principal {

@@ -70,11 +70,12 @@ export class Policy {
   /**
    * The access to grant: each asked scope with the asked actions the policy allows (possibly none, as the token spec
    * wants), never an action that was not asked. A rule's "*" allows every action; asking "*" needs a "*" rule.
+   * `extra[i]` adds actions allowed on asked[i] by other sources (grants.ts).
    */
-  grant(principal: Principal | undefined, asked: readonly Scope[]): Scope[] {
-    return asked.map((scope) => {
+  grant(principal: Principal | undefined, asked: readonly Scope[], extra: readonly ReadonlySet<string>[] = []): Scope[] {
+    return asked.map((scope, i) => {
       if (this.mode === 'open') return { ...scope, actions: [...scope.actions] };
-      const allowed = this.allowed(principal, scope);
+      const allowed = new Set([...this.allowed(principal, scope), ...(extra[i] ?? [])]);
       return { ...scope, actions: scope.actions.filter((action) => allowed.has('*') || allowed.has(action)) };
     });
   }

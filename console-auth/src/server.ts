@@ -61,6 +61,7 @@ export async function serve(configPath: string): Promise<void> {
   const shutdown = (signal: NodeJS.Signals): void => {
     logger.info({ signal }, 'console-auth stopping');
     watcher.stop();
+    consoleApp.close();
     listening.close().then(
       () => process.exit(0),
       (err: unknown) => {

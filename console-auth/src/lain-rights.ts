@@ -1,0 +1,22 @@
+// LAIN's rights from SSO groups: the admin group may do anything, an app's group (`<prefix>-<app>`) may pull and push
+// the app's repository and every repository under it (`<app>/*`).
+import type { Grantor } from './grants.js';
+import type { LainSsoIdentity } from './lain-sso.js';
+import type { Principal } from './policy.js';
+import type { Scope } from './scope.js';
+
+const NONE: ReadonlySet<string> = new Set();
+const ALL: ReadonlySet<string> = new Set(['*']);
+const PULL_PUSH: ReadonlySet<string> = new Set(['pull', 'push']);
+
+export class SsoGroupRights implements Grantor {
+  constructor(private readonly sso: LainSsoIdentity) {}
+
+  async allowed(principal: Principal | undefined, scope: Scope): Promise<ReadonlySet<string>> {
+    if (principal === undefined || (scope.type !== 'repository' && scope.type !== 'registry')) return NONE;
+    if (await this.sso.memberOf(principal.account, this.sso.adminGroup)) return ALL;
+    if (scope.type !== 'repository') return NONE;
+    const group = this.sso.appGroup(scope.name.split('/')[0]!);
+    return group !== undefined && (await this.sso.memberOf(principal.account, group)) ? PULL_PUSH : NONE;
+  }
+}
