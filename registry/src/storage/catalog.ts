@@ -4,6 +4,7 @@
 import type { StorageDriver } from './driver/driver.js';
 import { isNotFound } from './driver/driver.js';
 import { paths } from './paths.js';
+import { isValidName } from './reference.js';
 
 const PAGE = 1000;
 
@@ -44,7 +45,9 @@ export class Catalog {
     let after = '';
     if (bound && bound.length > 0) {
       const [first, ...rest] = bound as [string, ...string[]];
-      await this.visit(`${dir}/${first}`, name === '' ? first : `${name}/${first}`, rest, out, limit).catch(ignoreMissing);
+      // `last` comes from the client: a component that is not a valid name was never stored, so there is nothing
+      // below it to list, and it must not become a storage path.
+      if (isValidName(first)) await this.visit(`${dir}/${first}`, name === '' ? first : `${name}/${first}`, rest, out, limit).catch(ignoreMissing);
       after = first;
     }
     while (out.length < limit) {
