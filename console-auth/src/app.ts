@@ -70,21 +70,23 @@ function peerAddress(ctx: Context): string {
   return address.startsWith('::ffff:') ? address.slice('::ffff:'.length) : address;
 }
 
-function formOf(ctx: Context): Params {
+/** A POST's OAuth2 form; with anyMethod, a POST without grant_type has none (LAIN's clients POST a query). */
+function oauthForm(ctx: Context, anyMethod: boolean): Params | undefined {
+  if (ctx.method !== 'POST') return undefined;
   const body = ctx.request.body;
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw new MalformedRequest('POST needs an application/x-www-form-urlencoded body (OAuth2 token request)');
-  }
-  return body as Params;
+  const form = typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as Params) : undefined;
+  if (anyMethod && form?.grant_type === undefined) return undefined;
+  if (form === undefined) throw new MalformedRequest('POST needs an application/x-www-form-urlencoded body (OAuth2 token request)');
+  return form;
 }
 
 /**
- * GET, and with anyMethod every method but an OAuth2 form POST (one with grant_type), reads the query and Basic
- * credentials, as LAIN's console did whatever the method.
+ * GET, and with anyMethod every method but an OAuth2 form POST, reads the query and Basic credentials, as LAIN's
+ * console did whatever the method.
  */
 function tokenRequest(ctx: Context, address: string, anyMethod: boolean): TokenRequest {
-  const form = ctx.method === 'POST' ? formOf(ctx) : undefined;
-  if (form === undefined || (anyMethod && form.grant_type === undefined)) {
+  const form = oauthForm(ctx, anyMethod);
+  if (form === undefined) {
     const query = ctx.query as Params;
     return {
       method: 'GET',

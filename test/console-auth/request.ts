@@ -10,7 +10,7 @@ export interface Answer {
 }
 
 export interface CallOptions {
-  method?: 'GET' | 'POST' | 'PUT';
+  method?: 'GET' | 'POST' | 'PUT' | 'DELETE' | 'PATCH' | 'HEAD';
   /** [user, password] sent as Basic credentials. */
   basic?: [string, string];
   /** Sent as application/x-www-form-urlencoded; repeated keys as arrays. */
