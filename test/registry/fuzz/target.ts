@@ -1,0 +1,89 @@
+// The system under fuzz: the real `registry serve` process on local disk, seeded with images, and the checks that
+// close every fuzz run: the process is alive and answering, the stored tree (uploads aside) is byte for byte what
+// it was, every seeded image still pulls with its digests, and nothing was logged at error level.
+import { expect } from 'chai';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from '../../helpers/oci.js';
+import type { ManagedProcess } from '../../helpers/processes.js';
+import { treeChecksum, type TreeChecksum } from '../../helpers/tree-checksum.js';
+import { registrySite, type RegistrySite } from '../crash/registry-process.js';
+import { pullVerified, seedRegistry } from '../gc/fixtures.js';
+
+/** What the seeded registry holds, for generators that aim at real content (and must not delete it). */
+export interface Seeds {
+  names: string[];
+  /** Tags per seeded repository. */
+  tags: Record<string, string[]>;
+  /** Manifest digests, every repository. */
+  manifests: string[];
+  /** Blob digests (configs and layers), every repository. */
+  blobs: string[];
+  /** An upload started before the run, so chunk requests reach a real upload. */
+  uploadUuid: string;
+  uploadName: string;
+}
+
+export interface FuzzTarget {
+  url: string;
+  site: RegistrySite;
+  proc: ManagedProcess;
+  client: Client;
+  seeds: Seeds;
+  before: TreeChecksum;
+  tmp: string;
+}
+
+export async function startFuzzTarget(label: string): Promise<FuzzTarget> {
+  const tmp = await mkdtemp(join(tmpdir(), `fuzz-${label}-`));
+  const site = await registrySite(tmp);
+  const proc = await site.start();
+  const client = new Client(site.url);
+  const seeded = await seedRegistry(client);
+  const images = [seeded.v1, seeded.v2, seeded.other, seeded.oldLatest, seeded.latest, seeded.signature, seeded.byDigest, ...seeded.multi.children];
+  const started = await client.request('POST', '/v2/app/blobs/uploads/');
+  const uploadUuid = started.headers.get('docker-upload-uuid') as string;
+  const seeds: Seeds = {
+    names: ['app', 'other', 'multi', 'bydigest'],
+    tags: { app: ['v1', 'v2', 'latest'], other: ['v1'], multi: ['v1'], bydigest: [] },
+    manifests: [...images.map((i) => i.digest), seeded.multi.digest],
+    blobs: [...new Set(images.flatMap((i) => [i.config, ...i.layers]))],
+    uploadUuid,
+    uploadName: 'app',
+  };
+  return { url: site.url, site, proc, client, seeds, before: await treeChecksum(site.rootDir), tmp };
+}
+
+/** The closing checks of a fuzz run. */
+export async function expectIntact(target: FuzzTarget): Promise<void> {
+  const exited = await Promise.race([target.proc.exited, Promise.resolve(undefined)]);
+  expect(exited, 'the registry process is still running').to.equal(undefined);
+  expect((await fetch(`${target.url}/v2/`)).status).to.equal(200);
+  const after = await treeChecksum(target.site.rootDir);
+  expect(after.files).to.deep.equal(target.before.files);
+  expect(after.digest, 'the stored tree, uploads aside, is unchanged').to.equal(target.before.digest);
+  for (const [name, tags] of Object.entries(target.seeds.tags)) for (const tag of tags) await pullVerified(target.client, name, tag);
+  for (const digest of target.seeds.manifests) {
+    const name = await ownerOf(target, digest);
+    await pullVerified(target.client, name, digest);
+  }
+  const errors = (await target.proc.readLog())
+    .split('\n')
+    .filter((line) => line.includes('"level":"error"') || line.includes('"level":"fatal"'));
+  expect(errors, 'error-level log lines').to.deep.equal([]);
+}
+
+async function ownerOf(target: FuzzTarget, digest: string): Promise<string> {
+  for (const name of target.seeds.names) {
+    const res = await target.client.request('HEAD', `/v2/${name}/manifests/${digest}`);
+    if (res.status === 200) return name;
+  }
+  throw new Error(`seeded manifest ${digest} is in no seeded repository any more`);
+}
+
+export async function stopFuzzTarget(target: FuzzTarget | undefined): Promise<void> {
+  if (!target) return;
+  await target.proc.stop();
+  await rm(target.tmp, { recursive: true, force: true });
+}
