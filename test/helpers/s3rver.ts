@@ -44,7 +44,9 @@ export async function startS3rver(opts: { bucket?: string; extraBuckets?: string
     name: 's3rver',
     command: process.execPath,
     // Every bucket name follows its own flag: s3rver reads the words after a name as bucket config files.
-    args: [s3rverScript(), '-d', 'data', '-a', '127.0.0.1', '-p', '0', ...buckets.flatMap((b) => ['--configure-bucket', b])],
+    // s3rver's continuation tokens use DES, which Node 20's OpenSSL refuses without the legacy provider: any listing
+    // longer than one page would answer 500.
+    args: ['--openssl-legacy-provider', s3rverScript(), '-d', 'data', '-a', '127.0.0.1', '-p', '0', ...buckets.flatMap((b) => ['--configure-bucket', b])],
     ready: async (p) => listening.test(await p.readLog()),
   });
   const port = Number(listening.exec(await proc.readLog())?.[1]);

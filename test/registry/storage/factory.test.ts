@@ -43,10 +43,13 @@ describe('storage driver factory', function () {
     expect(driver.name).to.equal('inmemory');
   });
 
-  it('fails with the driver name for an object store it does not have yet', async function () {
-    const config = { type: 's3' as const, s3: { region: 'us-east-1', bucket: 'b' } };
+  it('creates an s3 driver that checks its bucket at start, naming the key to fix', async function () {
+    const config = {
+      type: 's3' as const,
+      s3: { region: 'us-east-1', bucket: 'registry', regionendpoint: 'http://127.0.0.1:1', accesskey: 'k', secretkey: 's', secure: false },
+    };
     const err = await createDriver(config, capturingLogger().logger).catch((e: unknown) => e);
     expect(err).to.be.instanceOf(Error);
-    expect((err as Error).message).to.include('storage driver s3');
+    expect((err as Error).message).to.include('storage.s3.regionendpoint');
   });
 });
