@@ -22,6 +22,15 @@ interface Call {
   body: Buffer | undefined;
 }
 
+/** Where a request goes; a conditional read also names the validator it sends. */
+interface Target {
+  route: Route;
+  method: string;
+  name: string;
+  second: string;
+  ifNoneMatch?: string;
+}
+
 function path(call: Call): string {
   const name = pathEncode(call.name);
   const second = pathEncode(call.second);
@@ -55,13 +64,15 @@ function method(own: string[]) {
 }
 
 function calls(seeds: Seeds) {
-  const route = fc.oneof(
+  const route: fc.Arbitrary<Target> = fc.oneof(
     fc.record({ route: fc.constantFrom<Route>('base', 'catalog'), method: method(['GET', 'HEAD']), name: fc.constant(''), second: fc.constantFrom('', 'x') }),
     fc.record({ route: fc.constant<Route>('tags'), method: method(['GET']), name: names(seeds), second: fc.constant('') }),
     fc.record({ route: fc.constant<Route>('manifest'), method: method(['GET', 'HEAD', 'PUT', 'DELETE']), name: names(seeds), second: references(seeds) }),
     fc.record({ route: fc.constant<Route>('blob'), method: method(['GET', 'HEAD', 'DELETE']), name: names(seeds), second: digests(seeds) }),
     // Reads of stored blobs, so Range, If-None-Match and Accept meet real content.
-    fc.record({ route: fc.constant<Route>('blob'), method: fc.constantFrom('GET', 'HEAD'), name: fc.constantFrom(...seeds.names), second: fc.constantFrom(...seeds.blobs) }),
+    fc
+      .record({ route: fc.constant<Route>('blob'), method: fc.constantFrom('GET', 'HEAD'), name: fc.constantFrom(...seeds.names), second: fc.constantFrom(...seeds.blobs), conditional: fc.boolean() })
+      .map(({ conditional, ...read }) => ({ ...read, ...(conditional && { ifNoneMatch: `"${read.second}"` }) })),
     fc.record({ route: fc.constant<Route>('uploads'), method: method(['POST']), name: names(seeds), second: fc.constant('') }),
     fc.record({ route: fc.constant<Route>('upload'), method: method(['GET', 'PATCH', 'PUT', 'DELETE']), name: names(seeds), second: uploadIds(seeds) }),
     fc.record({ route: fc.constant<Route>('referrers'), method: method(['GET']), name: names(seeds), second: digests(seeds) }),
@@ -70,7 +81,11 @@ function calls(seeds: Seeds) {
   const seeded = new Set([...seeds.manifests, ...seeds.blobs, ...Object.values(seeds.tags).flat()]);
   return fc
     .record({ target: route, query: query(seeds), headers: headers(seeds), body: smallBody })
-    .map(({ target, ...rest }): Call => ({ ...target, ...rest }))
+    .map(({ target: { ifNoneMatch, ...target }, headers, ...rest }): Call => ({
+      ...target,
+      ...rest,
+      headers: ifNoneMatch === undefined ? headers : [...headers.filter(([k]) => k !== 'If-None-Match'), ['If-None-Match', ifNoneMatch]],
+    }))
     // A DELETE of seeded content would be a valid request that changes storage: not bad input, so not generated.
     .filter((call) => !(call.method === 'DELETE' && seeds.names.includes(call.name) && seeded.has(call.second)));
 }

@@ -5,11 +5,11 @@ import { expect } from 'chai';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client } from '../../helpers/oci.js';
+import { Client, DOCKER_LIST, DOCKER_MANIFEST } from '../../helpers/oci.js';
 import type { ManagedProcess } from '../../helpers/processes.js';
 import { treeChecksum, type TreeChecksum } from '../../helpers/tree-checksum.js';
 import { registrySite, type RegistrySite } from '../crash/registry-process.js';
-import { pullVerified, seedRegistry } from '../gc/fixtures.js';
+import { pullVerified, seedRegistry, type PushedImage } from '../gc/fixtures.js';
 
 /** What the seeded registry holds, for generators that aim at real content (and must not delete it). */
 export interface Seeds {
@@ -42,17 +42,42 @@ export async function startFuzzTarget(label: string): Promise<FuzzTarget> {
   const client = new Client(site.url);
   const seeded = await seedRegistry(client);
   const images = [seeded.v1, seeded.v2, seeded.other, seeded.oldLatest, seeded.latest, seeded.signature, seeded.byDigest, ...seeded.multi.children];
+  const docker = await seedDocker(client, seeded.v1);
   const started = await client.request('POST', '/v2/app/blobs/uploads/');
   const uploadUuid = started.headers.get('docker-upload-uuid') as string;
   const seeds: Seeds = {
-    names: ['app', 'other', 'multi', 'bydigest'],
-    tags: { app: ['v1', 'v2', 'latest'], other: ['v1'], multi: ['v1'], bydigest: [] },
-    manifests: [...images.map((i) => i.digest), seeded.multi.digest],
+    names: ['app', 'other', 'multi', 'bydigest', 'docker'],
+    tags: { app: ['v1', 'v2', 'latest'], other: ['v1'], multi: ['v1'], bydigest: [], docker: ['v2s2', 'list'] },
+    manifests: [...images.map((i) => i.digest), seeded.multi.digest, ...docker],
     blobs: [...new Set(images.flatMap((i) => [i.config, ...i.layers]))],
     uploadUuid,
     uploadName: 'app',
   };
   return { url: site.url, site, proc, client, seeds, before: await treeChecksum(site.rootDir), tmp };
+}
+
+/**
+ * The Docker media types next to the OCI ones: app:v1's blobs mounted into `docker`, a schema 2 manifest of them
+ * tagged v2s2 and a manifest list of it tagged list. Returns their digests.
+ */
+async function seedDocker(client: Client, image: PushedImage): Promise<string[]> {
+  for (const digest of [image.config, ...image.layers]) {
+    const mounted = await client.request('POST', `/v2/docker/blobs/uploads/?mount=${digest}&from=app`);
+    if (mounted.status !== 201) throw new Error(`mount ${digest} into docker: ${mounted.status}`);
+  }
+  const manifest = JSON.stringify({
+    schemaVersion: 2,
+    mediaType: DOCKER_MANIFEST,
+    config: { mediaType: 'application/vnd.docker.container.image.v1+json', digest: image.config, size: image.configSize },
+    layers: image.layers.map((digest, i) => ({ mediaType: 'application/vnd.docker.image.rootfs.diff.tar.gzip', digest, size: image.layerSizes[i] })),
+  });
+  const { digest } = await client.pushManifest('docker', 'v2s2', manifest, DOCKER_MANIFEST);
+  const list = JSON.stringify({
+    schemaVersion: 2,
+    mediaType: DOCKER_LIST,
+    manifests: [{ mediaType: DOCKER_MANIFEST, digest, size: Buffer.byteLength(manifest), platform: { architecture: 'amd64', os: 'linux' } }],
+  });
+  return [digest, (await client.pushManifest('docker', 'list', list, DOCKER_LIST)).digest];
 }
 
 /** The closing checks of a fuzz run. */
