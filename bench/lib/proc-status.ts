@@ -1,0 +1,26 @@
+// Memory of a process from /proc/<pid>/status: VmHWM is the kernel's own peak of the resident set, so no sample
+// between polls is missed; VmRSS is the current value, for polling during a transfer.
+import { readFile, writeFile } from 'node:fs/promises';
+
+async function statusField(pid: number, field: 'VmHWM' | 'VmRSS'): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const match = new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(status);
+  if (!match) throw new Error(`/proc/${pid}/status has no ${field}`);
+  return Number(match[1]) * 1024;
+}
+
+/** Peak resident set size in bytes since the process started. */
+export function peakRss(pid: number): Promise<number> {
+  return statusField(pid, 'VmHWM');
+}
+
+/** Sets VmHWM back to the current RSS (Linux: "5" to /proc/<pid>/clear_refs), so the next peak is one phase's own. */
+export function resetPeakRss(pid: number): Promise<void> {
+  return writeFile(`/proc/${pid}/clear_refs`, '5');
+}
+
+export function currentRss(pid: number): Promise<number> {
+  return statusField(pid, 'VmRSS');
+}
+
+export const MiB = 1024 * 1024;

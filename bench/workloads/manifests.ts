@@ -1,0 +1,104 @@
+// Manifest writes (many small PUTs in parallel) and reads by tag under sustained load from many connections.
+import { performance } from 'node:perf_hooks';
+import { Client, drain } from '../lib/http.js';
+import { imageBlobs, MANIFEST_ACCEPT, manifestBody, pushImageBlobs, putManifest } from '../lib/manifests.js';
+import { runPool } from '../lib/pool.js';
+import { percentile } from '../lib/stats.js';
+import type { Sizes, Workload } from './workload.js';
+
+export function manifestPutWorkload(sizes: Sizes): Workload {
+  const blobs = imageBlobs('manifest-put');
+  return {
+    name: 'manifest-put',
+    metrics: [{ id: 'manifest-put', label: `manifest PUT x ${sizes.manifests}, ${sizes.manifestConcurrency} parallel (/s)`, better: 'higher' }],
+    async run(target, _env, round) {
+      const repo = `bench/manifests-r${round}`;
+      const bodies = Array.from({ length: sizes.manifests }, (_, i) => manifestBody(blobs, `r${round}-${i}`));
+      const client = new Client(target.url, sizes.manifestConcurrency);
+      try {
+        await pushImageBlobs(client, repo, blobs);
+        const started = performance.now();
+        await runPool(bodies.length, sizes.manifestConcurrency, (i) => putManifest(client, repo, `v${i}`, bodies[i] as Buffer));
+        return { values: { 'manifest-put': bodies.length / ((performance.now() - started) / 1000) } };
+      } finally {
+        client.close();
+      }
+    },
+  };
+}
+
+interface Load {
+  perSecond: number;
+  p50: number;
+  p99: number;
+}
+
+/** `connections` clients each sending the next request as soon as the last answered, for `seconds`. */
+async function sustain(client: Client, method: 'GET' | 'HEAD', path: string, connections: number, seconds: number): Promise<Load> {
+  const latencies: number[] = [];
+  const deadline = performance.now() + seconds * 1000;
+  const headers = { accept: MANIFEST_ACCEPT };
+  const connection = async (): Promise<void> => {
+    while (performance.now() < deadline) {
+      const sent = performance.now();
+      const res = await client.send(method, path, headers);
+      await drain(res);
+      if (res.statusCode !== 200) throw new Error(`${method} ${path}: HTTP ${res.statusCode}`);
+      latencies.push(performance.now() - sent);
+    }
+  };
+  const started = performance.now();
+  await Promise.all(Array.from({ length: connections }, connection));
+  const elapsed = performance.now() - started;
+  return { perSecond: latencies.length / (elapsed / 1000), p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
+}
+
+const REPO = 'bench/get';
+const WARMUP_SECONDS = 1;
+
+export function manifestReadWorkload(sizes: Sizes): Workload {
+  const blobs = imageBlobs('manifest-get');
+  const load = `by tag, ${sizes.loadConnections} connections, ${sizes.loadSeconds} s`;
+  return {
+    name: 'manifest-get-head',
+    metrics: [
+      { id: 'manifest-get', label: `manifest GET ${load} (req/s)`, better: 'higher' },
+      { id: 'manifest-get-p50', label: 'manifest GET p50 (ms)', better: 'lower' },
+      { id: 'manifest-get-p99', label: 'manifest GET p99 (ms)', better: 'lower' },
+      { id: 'manifest-head', label: `manifest HEAD ${load} (req/s)`, better: 'higher' },
+      { id: 'manifest-head-p50', label: 'manifest HEAD p50 (ms)', better: 'lower' },
+      { id: 'manifest-head-p99', label: 'manifest HEAD p99 (ms)', better: 'lower' },
+    ],
+    async prepare(target) {
+      const client = new Client(target.url, 1);
+      try {
+        await pushImageBlobs(client, REPO, blobs);
+        await putManifest(client, REPO, 'latest', manifestBody(blobs, 'get'));
+      } finally {
+        client.close();
+      }
+    },
+    async run(target) {
+      const path = `/v2/${REPO}/manifests/latest`;
+      const client = new Client(target.url, sizes.loadConnections);
+      try {
+        // Opens the connections and lets a JIT warm up, for both registries alike.
+        await sustain(client, 'GET', path, sizes.loadConnections, WARMUP_SECONDS);
+        const get = await sustain(client, 'GET', path, sizes.loadConnections, sizes.loadSeconds);
+        const head = await sustain(client, 'HEAD', path, sizes.loadConnections, sizes.loadSeconds);
+        return {
+          values: {
+            'manifest-get': get.perSecond,
+            'manifest-get-p50': get.p50,
+            'manifest-get-p99': get.p99,
+            'manifest-head': head.perSecond,
+            'manifest-head-p50': head.p50,
+            'manifest-head-p99': head.p99,
+          },
+        };
+      } finally {
+        client.close();
+      }
+    },
+  };
+}

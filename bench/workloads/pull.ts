@@ -1,0 +1,54 @@
+// Blob pulls of one big blob: alone, then several at once. The content is checked once per registry, untimed, so no
+// client-side hash caps the timed figures.
+import { performance } from 'node:perf_hooks';
+import { pullBlob, pushMonolithic, verifyBlob, type BlobFile } from '../lib/blobs.js';
+import type { Ceilings } from '../lib/ceilings.js';
+import { Client } from '../lib/http.js';
+import { mbPerSecond } from '../lib/stats.js';
+import { mib, type Sizes, type Workload } from './workload.js';
+
+const REPO = 'bench/pull';
+
+/** A registry has to read every byte and send it over loopback. */
+export function pullCeiling(c: Ceilings): number {
+  return Math.min(c.diskRead, c.loopback);
+}
+
+export function pullWorkload(sizes: Sizes): Workload {
+  let blob: BlobFile | undefined;
+  const n = sizes.pullConcurrency;
+  return {
+    name: 'pull',
+    metrics: [
+      { id: 'pull', label: `pull ${mib(sizes.bigBlob)} (MB/s)`, better: 'higher', ceiling: pullCeiling },
+      { id: 'pull-concurrent', label: `pull ${mib(sizes.bigBlob)}, ${n} at once (aggregate MB/s)`, better: 'higher', ceiling: pullCeiling },
+    ],
+    async prepare(target, env) {
+      blob = await env.blobFile('pull', sizes.bigBlob);
+      const client = new Client(target.url, 1);
+      try {
+        await pushMonolithic(client, REPO, blob);
+        await verifyBlob(client, REPO, blob);
+      } finally {
+        client.close();
+      }
+    },
+    async run(target) {
+      if (!blob) throw new Error('pull: prepare() did not run');
+      const { digest, size } = blob;
+      const client = new Client(target.url, n);
+      try {
+        let started = performance.now();
+        const got = await pullBlob(client, REPO, digest);
+        const single = mbPerSecond(got, performance.now() - started);
+        started = performance.now();
+        const all = await Promise.all(Array.from({ length: n }, () => pullBlob(client, REPO, digest)));
+        const concurrent = mbPerSecond(all.reduce((a, b) => a + b, 0), performance.now() - started);
+        if (got !== size || all.some((bytes) => bytes !== size)) throw new Error(`pull: expected ${size} bytes, got ${[got, ...all].join(', ')}`);
+        return { values: { pull: single, 'pull-concurrent': concurrent } };
+      } finally {
+        client.close();
+      }
+    },
+  };
+}

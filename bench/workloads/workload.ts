@@ -1,0 +1,52 @@
+// The shape every workload has: untimed preparation once per registry, then one timed run per round.
+import type { BlobFile } from '../lib/blobs.js';
+import type { Ceilings } from '../lib/ceilings.js';
+import type { Target } from '../lib/registries.js';
+
+export interface Sizes {
+  bigBlob: number;
+  chunk: number;
+  smallBlobs: number;
+  smallBlobSize: number;
+  smallConcurrency: number;
+  pullConcurrency: number;
+  manifests: number;
+  manifestConcurrency: number;
+  loadConnections: number;
+  loadSeconds: number;
+  listEntries: number;
+  pageSize: number;
+}
+
+export interface Metric {
+  id: string;
+  label: string;
+  better: 'higher' | 'lower';
+  /** The machine's limit for this metric, in the metric's unit. */
+  ceiling?: (c: Ceilings) => number;
+}
+
+export interface Env {
+  sizes: Sizes;
+  /** A pseudo-random file of `size` bytes for `seed` in the work dir, written and hashed once, shared by both registries. */
+  blobFile(seed: string, size: number): Promise<BlobFile>;
+}
+
+export interface RunResult {
+  values: Record<string, number>;
+  /** What the run observed beyond its figures (e.g. pages followed), kept in the JSON. */
+  details?: Record<string, unknown>;
+}
+
+export interface Workload {
+  /** The name `--only` takes. */
+  name: string;
+  metrics: Metric[];
+  prepare?(target: Target, env: Env): Promise<void>;
+  run(target: Target, env: Env, round: number): Promise<RunResult>;
+}
+
+/** "256 MiB" for labels. */
+export function mib(bytes: number): string {
+  return `${bytes / (1024 * 1024)} MiB`;
+}
