@@ -3,11 +3,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { parseConfig } from '../../registry/src/config/load.js';
+import { parseConfig, toYaml } from '../../registry/src/config/load.js';
+import { startS3rver, type S3Server } from './processes.js';
 import type { Config } from '../../registry/src/config/types.js';
 import { createLogger } from '../../registry/src/log.js';
 import { startRegistry, type RunningRegistry } from '../../registry/src/server.js';
-import { toYaml } from '../../registry/src/config/load.js';
 
 export interface TestRegistry extends RunningRegistry {
   config: Config;
@@ -18,8 +18,11 @@ export interface TestRegistry extends RunningRegistry {
   stop(): Promise<void>;
 }
 
+export type TestBackend = 'inmemory' | 'filesystem' | 's3' | 'oss';
+
 export interface TestRegistryOptions {
-  storage?: 'inmemory' | 'filesystem';
+  /** Storage backend; unset means TEST_STORAGE from the environment, else inmemory. s3 and oss run on a fresh s3rver. */
+  storage?: TestBackend;
   /** An existing root directory (kept on stop). */
   rootDir?: string;
   /** Extra config, deep-merged over the defaults (distribution's YAML shape). */
@@ -38,10 +41,23 @@ function merge(base: Record<string, unknown>, extra: Record<string, unknown>): R
   return out;
 }
 
+/** The storage section for an object-store backend on a fresh s3rver; blobs are served by the registry itself. */
+async function objectStorage(backend: 's3' | 'oss'): Promise<{ storage: Record<string, unknown>; server: S3Server }> {
+  const server = await startS3rver();
+  const common = { bucket: server.bucket, rootdirectory: '/registry', secure: false };
+  const driver =
+    backend === 's3'
+      ? { s3: { ...common, accesskey: server.accessKey, secretkey: server.secretKey, region: 'us-east-1', regionendpoint: server.endpoint, forcepathstyle: true } }
+      : { oss: { ...common, accesskeyid: server.accessKey, accesskeysecret: server.secretKey, region: 'oss-cn-test', endpoint: server.endpoint } };
+  return { storage: { ...driver, redirect: { disable: true } }, server };
+}
+
 export async function startTestRegistry(options: TestRegistryOptions = {}): Promise<TestRegistry> {
-  const ownDir = options.storage === 'filesystem' && !options.rootDir ? await mkdtemp(join(tmpdir(), 'registry-test-')) : undefined;
+  const backend = options.storage ?? (options.rootDir ? 'filesystem' : ((process.env.TEST_STORAGE as TestBackend | undefined) ?? 'inmemory'));
+  const ownDir = backend === 'filesystem' && !options.rootDir ? await mkdtemp(join(tmpdir(), 'registry-test-')) : undefined;
   const rootDir = options.rootDir ?? ownDir;
-  const storage = rootDir ? { filesystem: { rootdirectory: rootDir } } : { inmemory: {} };
+  const objectStore = backend === 's3' || backend === 'oss' ? await objectStorage(backend) : undefined;
+  const storage = objectStore?.storage ?? (rootDir ? { filesystem: { rootdirectory: rootDir } } : { inmemory: {} });
   const base = {
     version: '0.1',
     log: { level: 'info', formatter: 'json', accesslog: { disabled: false } },
@@ -56,7 +72,10 @@ export async function startTestRegistry(options: TestRegistryOptions = {}): Prom
       callback();
     },
   });
-  const registry = await startRegistry(config, createLogger(config.log, sink));
+  const registry = await startRegistry(config, createLogger(config.log, sink)).catch(async (err: unknown) => {
+    await objectStore?.server.stop();
+    throw err;
+  });
   return {
     ...registry,
     config,
@@ -64,6 +83,7 @@ export async function startTestRegistry(options: TestRegistryOptions = {}): Prom
     ...(rootDir && { rootDir }),
     async stop() {
       await registry.close();
+      await objectStore?.server.stop();
       if (ownDir) await rm(ownDir, { recursive: true, force: true });
     },
   };

@@ -26,14 +26,23 @@ export class TagStore {
     }
   }
 
-  /** Tags sorted, after `last`, at most `limit`; NAME_UNKNOWN when the repository has no tag directory. */
+  /** Tags sorted, after `last`, at most `limit`; NAME_UNKNOWN when the repository does not exist. */
   async list(name: string, last: string, limit: number): Promise<string[]> {
     try {
       return await this.driver.listPage(paths.tagsRoot(name), last, limit);
     } catch (err) {
-      if (isNotFound(err)) throw new RegistryError('NAME_UNKNOWN', `repository ${name} is not known to this registry`, { name });
-      throw err;
+      if (!isNotFound(err)) throw err;
     }
+    // Object stores have no empty directories: a repository whose last tag was deleted has no tags/ any more.
+    const exists = await this.driver.listPage(paths.repository(name), '', 1).then(
+      (children) => children.length > 0,
+      (err: unknown) => {
+        if (isNotFound(err)) return false;
+        throw err;
+      },
+    );
+    if (!exists) throw new RegistryError('NAME_UNKNOWN', `repository ${name} is not known to this registry`, { name });
+    return [];
   }
 
   /** Every tag of the repository with the digest it points at. */
