@@ -8,12 +8,13 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startConsoleAuth, type ConsoleAuth } from '../helpers/console-auth.js';
 import { buildOciImage, skopeo, type BuiltImage } from '../helpers/images.js';
-import { startEtcd, startNodeProcess, stopAll, type Etcd, type ManagedProcess } from '../helpers/processes.js';
+import { s3Client, startEtcd, startNodeProcess, startS3rver, stopAll, type Etcd, type ManagedProcess } from '../helpers/processes.js';
 import { freePort } from '../helpers/ports.js';
 import { makeTempDir } from '../helpers/spawn.js';
 import { BOOTSTRAP_CLI, REGISTRY_CLI, isRunning, makeWorkspace, registryPid, runBootstrap, startBootstrap, stopRuns, type Workspace } from './harness.js';
 
 const AUTH = '/lain/config/auth/registry';
+const STORAGE = '/lain/config/registry/storage';
 
 async function waitForLog(proc: ManagedProcess, text: string): Promise<void> {
   while (!(await proc.readLog()).includes(text)) {
@@ -58,8 +59,10 @@ describe('bootstrap as the container entrypoint', function () {
   });
   afterEach(async () => {
     stopRuns();
-    if ((await etcd.getV2(AUTH)) !== undefined) await etcd.rmV2(AUTH);
-    await etcd.delV3(AUTH);
+    for (const key of [AUTH, STORAGE]) {
+      if ((await etcd.getV2(key)) !== undefined) await etcd.rmV2(key);
+      await etcd.delV3(key);
+    }
   });
   after(async () => {
     stopRuns();
@@ -99,6 +102,32 @@ describe('bootstrap as the container entrypoint', function () {
     expect((await fetch(`${ws.url}/v2/`)).status).to.equal(200);
     await skopeo(['copy', '--dest-tls-verify=false', image.ref, `docker://127.0.0.1:${ws.port}/team/anonymous:v1`]);
     expect(await dockerStop(proc)).to.equal(0);
+  });
+
+  it('storage switched to S3 by `etcdctl set`: a skopeo push lands in the bucket, nothing on local disk', async () => {
+    const s3 = await startS3rver({ bucket: 'lain-registry' });
+    try {
+      await etcd.setV2(STORAGE, JSON.stringify({
+        s3: { region: s3.region, regionendpoint: s3.endpoint, forcepathstyle: true, bucket: s3.bucket, accesskey: s3.accessKey, secretkey: s3.secretKey, rootdirectory: '/lain' },
+      }));
+      const ws = await workspace();
+      // The template's filesystem driver stays behind: no REGISTRY_STORAGE_FILESYSTEM_* variable may add it back, and
+      // last-good goes to the workspace, not the template's /var/lib/registry.
+      const proc = await startBootstrap(ws, { REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY: undefined, BOOTSTRAP_STATE_DIR: ws.stateDir });
+      expect(await proc.readLog()).to.contain('storage=s3');
+      await skopeo(['copy', '--dest-tls-verify=false', image.ref, `docker://127.0.0.1:${ws.port}/team/s3:v1`]);
+      const keys: string[] = [];
+      for await (const item of s3Client(s3).listObjectsV2(s3.bucket, 'lain/', true)) if (item.name) keys.push(item.name);
+      expect(keys).to.include('lain/docker/registry/v2/repositories/team/s3/_manifests/tags/v1/current/link');
+      for (const layer of image.manifest.layers) {
+        const hex = layer.digest.slice('sha256:'.length);
+        expect(keys).to.include(`lain/docker/registry/v2/blobs/sha256/${hex.slice(0, 2)}/${hex}/data`);
+      }
+      expect(await stat(join(ws.dataDir, 'docker')).then(() => 'written', () => 'absent')).to.equal('absent');
+      expect(await dockerStop(proc)).to.equal(0);
+    } finally {
+      await s3.stop();
+    }
   });
 
   it('a malformed auth key stops the start with the fix in the log and never opens a registry, last-good or not', async () => {
