@@ -6,6 +6,7 @@ import { configCheck } from './commands/config-check.js';
 import { du } from './commands/du.js';
 import { garbageCollect } from './commands/garbage-collect.js';
 import { list } from './commands/list.js';
+import { prune } from './commands/prune.js';
 import { migrateCommand } from './commands/migrate.js';
 import { serve } from './commands/serve.js';
 import { CommandError, type Command } from './commands/command.js';
@@ -16,6 +17,7 @@ const COMMANDS: Record<string, Command> = {
   'garbage-collect': garbageCollect,
   list,
   du,
+  prune,
   migrate: migrateCommand,
 };
 
