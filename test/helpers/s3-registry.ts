@@ -1,0 +1,84 @@
+// Registry processes on S3 (s3rver), as an operator runs them: `registry serve config.yml` with storage.s3.
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { stringify } from 'yaml';
+import { freePort } from './ports.js';
+import { httpReady, startNodeProcess, startProcess, type ManagedProcess } from './processes.js';
+import { s3Client, type S3Server } from './s3rver.js';
+import { s3rverScript } from './tools.js';
+
+const CLI = fileURLToPath(new URL('../../registry/src/cli.js', import.meta.url));
+const listening = /S3rver listening on [\d.]+:(\d+)/;
+
+/** The storage section (distribution's keys) for a bucket on this s3rver. */
+export function s3Storage(s3: Pick<S3Server, 'endpoint' | 'accessKey' | 'secretKey' | 'bucket'>, redirect: boolean): Record<string, unknown> {
+  return {
+    s3: {
+      accesskey: s3.accessKey,
+      secretkey: s3.secretKey,
+      region: 'us-east-1',
+      regionendpoint: s3.endpoint,
+      bucket: s3.bucket,
+      forcepathstyle: true,
+      secure: false,
+      rootdirectory: '/registry',
+      chunksize: 5 * 1024 * 1024,
+      // s3rver answers UploadPartCopy with 501, so blobs are moved into place with one CopyObject whatever their size.
+      multipartcopythresholdsize: 5 * 1024 * 1024 * 1024,
+    },
+    redirect: { disable: !redirect },
+    delete: { enabled: true },
+    maintenance: { uploadpurging: { enabled: false } },
+  };
+}
+
+/**
+ * s3rver on a given port (0: the kernel picks) over a data dir the caller owns, so a test can stop it and start it
+ * again where it was; startS3rver keeps its data in a dir its stop() removes.
+ */
+export async function startS3rverAt(dataDir: string, port = 0, bucket = 'registry'): Promise<S3Server> {
+  const proc = await startProcess({
+    name: 's3rver',
+    command: process.execPath,
+    // The legacy provider for s3rver's DES continuation tokens, as in startS3rver.
+    args: ['--openssl-legacy-provider', s3rverScript(), '-d', dataDir, '-a', '127.0.0.1', '-p', String(port), '--configure-bucket', bucket],
+    ready: async (p) => listening.test(await p.readLog()),
+  });
+  const bound = Number(listening.exec(await proc.readLog())?.[1]);
+  const server: S3Server = {
+    endpoint: `http://127.0.0.1:${bound}`,
+    host: '127.0.0.1',
+    port: bound,
+    accessKey: 'S3RVER',
+    secretKey: 'S3RVER',
+    region: 'us-east-1',
+    bucket,
+    pid: proc.pid,
+    process: proc,
+    stop: () => proc.stop(),
+    createBucket: (name) => s3Client(server).makeBucket(name),
+  };
+  return server;
+}
+
+export interface RegistryProcess {
+  url: string;
+  proc: ManagedProcess;
+}
+
+/** Writes dir/<name>.yml and starts `registry serve` on a free port; resolves once GET /v2/ answers 200. */
+export async function startS3RegistryProcess(dir: string, name: string, storage: Record<string, unknown>, secret: string): Promise<RegistryProcess> {
+  const port = await freePort();
+  const configPath = join(dir, `${name}.yml`);
+  const config = {
+    version: 0.1,
+    log: { level: 'info', formatter: 'json' },
+    storage,
+    http: { addr: `127.0.0.1:${port}`, secret },
+  };
+  await writeFile(configPath, stringify(config));
+  const url = `http://127.0.0.1:${port}`;
+  const proc = await startNodeProcess(CLI, ['serve', configPath], {}, httpReady(`${url}/v2/`, (res) => res.status === 200), { name });
+  return { url, proc };
+}
