@@ -6,7 +6,10 @@ export interface RawRequest {
   method: string;
   /** Sent as is on the request line (the caller encodes what must be encoded). */
   target: string;
-  /** In order, duplicates allowed; Host and Connection: close are added unless present. */
+  /**
+   * In order, duplicates allowed; Host is added unless present. The connection stays HTTP/1.1 keep-alive, as real
+   * clients' are, unless the caller sends Connection: close; the client closes it once the answer is in.
+   */
   headers: [string, string][];
   body?: Buffer;
   /**
@@ -66,7 +69,6 @@ export function rawRequest(url: string, req: RawRequest): Promise<RawOutcome> {
   const names = new Set(req.headers.map(([name]) => name.toLowerCase()));
   const headers = [...req.headers];
   if (!names.has('host')) headers.unshift(['Host', host]);
-  if (!names.has('connection')) headers.push(['Connection', 'close']);
   const head = `${req.method} ${req.target} HTTP/1.1\r\n${headers.map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n`;
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
