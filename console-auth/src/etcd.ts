@@ -32,6 +32,7 @@ export class EtcdKeyReader {
   async read(keys: readonly string[]): Promise<Map<string, string>> {
     const causes: string[] = [];
     const values = new Map<string, string>();
+    let v3Answered = true;
     try {
       for (const key of keys) {
         const value = await this.client.get(key).string();
@@ -40,11 +41,12 @@ export class EtcdKeyReader {
     } catch (err) {
       // All or nothing from v3, so a key is never taken from v2 while v3 holds another value for it.
       values.clear();
+      v3Answered = false;
       causes.push(`v3: ${(err as Error).message}`);
     }
     for (const key of keys) {
       if (values.has(key)) continue;
-      const v2 = await this.readV2(key, causes);
+      const v2 = await this.readV2(key, v3Answered, causes);
       if (v2 === undefined) throw new EtcdUnreachable(this.endpoints, causes);
       if (v2.value !== undefined) values.set(key, v2.value);
     }
@@ -55,14 +57,19 @@ export class EtcdKeyReader {
     this.client.close();
   }
 
-  /** `{ value }` (undefined when the key is absent), or undefined when no endpoint answered. */
-  private async readV2(key: string, causes: string[]): Promise<{ value: string | undefined } | undefined> {
+  /**
+   * `{ value }` (undefined when the key is absent), or undefined when no endpoint answered. `etcd` says the server
+   * answered v3, so it is etcd.
+   */
+  private async readV2(key: string, etcd: boolean, causes: string[]): Promise<{ value: string | undefined } | undefined> {
     for (const endpoint of this.endpoints) {
       try {
         const res = await fetch(new URL(`/v2/keys${key}`, endpoint), { signal: AbortSignal.timeout(this.timeoutMs) });
         const body = await res.text();
-        // 404 is a missing key ({"errorCode":100}) and also what an etcd without --enable-v2 answers.
-        if (res.status === 404) return { value: undefined };
+        // A missing key is 404 {"errorCode":100}; an etcd without --enable-v2 answers a plain 404, which counts as
+        // absent only from a server that answered v3: any other 404 (a proxy, a wrong port) must not read as
+        // "no whitelist" and replace the keys last read.
+        if (res.status === 404 && (etcd || /"errorCode":\s*100\b/.test(body))) return { value: undefined };
         if (res.status !== 200) throw new Error(`GET /v2/keys${key} answered ${res.status}: ${body.slice(0, 200)}`);
         const node = (JSON.parse(body) as { node?: { value?: string; dir?: boolean } }).node;
         return { value: node?.dir === true ? undefined : node?.value };
