@@ -9,10 +9,12 @@ import { garbageCollect } from './garbage-collect.js';
 
 const USAGE = 'registry prune --keep N [--repo GLOB]... [--dry-run] [--no-gc] <config.yml>';
 
-function describe(event: PruneEvent, dryRun: boolean): string {
+/** A line per event; none for a repository with nothing to drop (a registry has many). */
+function describe(event: PruneEvent, dryRun: boolean): string | undefined {
   switch (event.kind) {
     case 'plan': {
       const { repository, kept, dropped } = event.plan;
+      if (dropped.length === 0) return undefined;
       const names = kept.map((t) => t.tag).join(', ');
       return `${repository}: keeping ${kept.length} of ${kept.length + dropped.length} tags${names === '' ? '' : `: ${names}`}`;
     }
@@ -60,7 +62,10 @@ export const prune: Command = {
     const dryRun = values['dry-run'];
     const write = (line: string) => process.stdout.write(`${line}\n`);
     const summary = await withStorage(configPath, USAGE, (driver) =>
-      pruneRegistry(driver, { keep, repos: values.repo, dryRun }, (event) => write(describe(event, dryRun))),
+      pruneRegistry(driver, { keep, repos: values.repo, dryRun }, (event) => {
+        const line = describe(event, dryRun);
+        if (line !== undefined) write(line);
+      }),
     );
     write(summaryLine(summary));
     if (dryRun || values['no-gc']) {
