@@ -14,7 +14,7 @@ import type { Logger } from './log.js';
 import { Metrics } from './metrics.js';
 import { createDriver } from './storage/driver/factory.js';
 import type { StorageDriver } from './storage/driver/driver.js';
-import { instrumentDriver } from './storage/driver/instrumented.js';
+import { guardDriver } from './storage/driver/guarded.js';
 import { startUploadPurger } from './storage/purge.js';
 
 export interface RunningRegistry {
@@ -30,7 +30,7 @@ export interface RunningRegistry {
 export async function startRegistry(config: Config, logger: Logger): Promise<RunningRegistry> {
   const metrics = config.http.debug?.prometheus.enabled ? new Metrics() : undefined;
   const rawDriver = await createDriver(config.storage.driver, logger);
-  const driver = metrics ? instrumentDriver(rawDriver, metrics) : rawDriver;
+  const driver = guardDriver(rawDriver, metrics);
   const access = await createAccessController(config.auth, logger);
   const health = startStorageHealth(driver, config.health.storagedriver, logger);
   const purger = startUploadPurger(driver, config.storage.maintenance, logger);

@@ -2,6 +2,7 @@
 // as 500 UNKNOWN with the request id so an operator can find the logged cause.
 import { Challenge } from '../auth/controller.js';
 import { ERRORS, RegistryError } from '../errcode.js';
+import { StorageError } from '../storage/driver/driver.js';
 import type { HealthStatus } from '../health.js';
 import type { Context } from './context.js';
 
@@ -35,6 +36,13 @@ export async function renderErrors(ctx: Context, next: () => Promise<unknown>): 
       ctx.set('WWW-Authenticate', err.header);
       ctx.body = body(ERRORS.UNAUTHORIZED.code, err.message);
       ctx.state.log.info({ challenge: err.header }, 'authentication challenge');
+    } else if (err instanceof StorageError) {
+      ctx.state.log.error({ err }, 'storage failure');
+      ctx.status = ERRORS.UNAVAILABLE.status;
+      ctx.body = body(
+        ERRORS.UNAVAILABLE.code,
+        `the registry's storage (${err.driver}) is failing; retry later (request id ${ctx.state.requestId} in the registry log has the cause)`,
+      );
     } else if (isClientAbort(err)) {
       ctx.state.log.warn({ err }, 'client closed the connection mid-request');
       ctx.status = ERRORS.BLOB_UPLOAD_INVALID.status;

@@ -79,6 +79,18 @@ export class InvalidOffsetError extends Error {
   }
 }
 
+/** The storage itself failed (unreachable, refused, erroring): nothing the request did wrong. */
+export class StorageError extends Error {
+  constructor(
+    readonly driver: string,
+    readonly operation: string,
+    cause: unknown,
+  ) {
+    super(`storage driver ${driver} failed in ${operation}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.name = 'StorageError';
+  }
+}
+
 /** distribution's path grammar: absolute, slash-separated, components of [A-Za-z0-9._-]. */
 const PATH_PATTERN = /^(\/[A-Za-z0-9._-]+)+$/;
 
