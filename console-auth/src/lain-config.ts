@@ -9,7 +9,7 @@ import type { SsoSettings } from './lain-sso.js';
 export type IdentityConfig = { backend: 'accounts' } | { backend: 'lain-sso'; sso: SsoSettings };
 
 /** LAIN's etcd, as its console reached it. */
-export const DEFAULT_ETCD_ENDPOINT = 'http://etcd.lain:4001';
+const DEFAULT_ETCD_ENDPOINT = 'http://etcd.lain:4001';
 
 const HTTP_URL = /^https?:\/\/[^/]/;
 

@@ -6,7 +6,7 @@ import type { Logger } from '../../registry/src/log.js';
 import { NO_ADDRESSES, parseAddressList, type AddressList } from './address-list.js';
 import { EtcdKeyReader, EtcdUnreachable } from './etcd.js';
 
-export const LAIN_KEYS = {
+const LAIN_KEYS = {
   whitelist: '/lain/config/registry_ip_whitelist',
   nodeNetwork: '/lain/config/node_network',
   console: '/lain/config/auth/console',
