@@ -4,6 +4,8 @@ import { connect } from 'node:net';
 
 export interface RawRequest {
   method: string;
+  /** The request line's protocol; HTTP/1.1 unless a test sends something else. */
+  version?: string;
   /** Sent as is on the request line (the caller encodes what must be encoded). */
   target: string;
   /**
@@ -69,7 +71,7 @@ export function rawRequest(url: string, req: RawRequest): Promise<RawOutcome> {
   const names = new Set(req.headers.map(([name]) => name.toLowerCase()));
   const headers = [...req.headers];
   if (!names.has('host')) headers.unshift(['Host', host]);
-  const head = `${req.method} ${req.target} HTTP/1.1\r\n${headers.map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n`;
+  const head = `${req.method} ${req.target} ${req.version ?? 'HTTP/1.1'}\r\n${headers.map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n`;
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let settled = false;
