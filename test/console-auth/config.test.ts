@@ -77,6 +77,11 @@ extra: 1
     expect(config.rules.length).to.be.greaterThan(3);
   });
 
+  it('accepts the LAIN example etc/console.lain.yml', async function () {
+    const config = await loadConsoleConfig(fileURLToPath(new URL('../../../etc/console.lain.yml', import.meta.url)));
+    expect(config.token.issuer).to.equal('auth server');
+  });
+
   it('refuses YAML that does not parse, naming the file', function () {
     expect(() => parseConsoleConfig('http: [', '/etc/console/console.yml')).to.throw(ConfigError, /\/etc\/console\/console.yml: not valid YAML/);
   });
