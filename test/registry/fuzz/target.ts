@@ -37,23 +37,33 @@ export interface FuzzTarget {
 
 export async function startFuzzTarget(label: string): Promise<FuzzTarget> {
   const tmp = await mkdtemp(join(tmpdir(), `fuzz-${label}-`));
-  const site = await registrySite(tmp);
-  const proc = await site.start();
-  const client = new Client(site.url);
+  let proc: ManagedProcess | undefined;
+  try {
+    const site = await registrySite(tmp);
+    proc = await site.start();
+    const client = new Client(site.url);
+    const seeds = await seed(client);
+    return { url: site.url, site, proc, client, seeds, before: await treeChecksum(site.rootDir), tmp };
+  } catch (err) {
+    await proc?.stop();
+    await rm(tmp, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+async function seed(client: Client): Promise<Seeds> {
   const seeded = await seedRegistry(client);
   const images = [seeded.v1, seeded.v2, seeded.other, seeded.oldLatest, seeded.latest, seeded.signature, seeded.byDigest, ...seeded.multi.children];
   const docker = await seedDocker(client, seeded.v1);
   const started = await client.request('POST', '/v2/app/blobs/uploads/');
-  const uploadUuid = started.headers.get('docker-upload-uuid') as string;
-  const seeds: Seeds = {
+  return {
     names: ['app', 'other', 'multi', 'bydigest', 'docker'],
     tags: { app: ['v1', 'v2', 'latest'], other: ['v1'], multi: ['v1'], bydigest: [], docker: ['v2s2', 'list'] },
     manifests: [...images.map((i) => i.digest), seeded.multi.digest, ...docker],
     blobs: [...new Set(images.flatMap((i) => [i.config, ...i.layers]))],
-    uploadUuid,
+    uploadUuid: started.headers.get('docker-upload-uuid') as string,
     uploadName: 'app',
   };
-  return { url: site.url, site, proc, client, seeds, before: await treeChecksum(site.rootDir), tmp };
 }
 
 /**
