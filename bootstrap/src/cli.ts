@@ -11,13 +11,17 @@ import { plan, summary, type Plan } from './plan.js';
 import { BootstrapError, EXIT, formatProblems } from './problem.js';
 import { readSettings, type Settings } from './settings.js';
 import { forwardSignals, startRegistryChild, type RegistryChild } from './supervise.js';
+import { watchEtcd } from './watch.js';
 
 const USAGE = `usage:
-  bootstrap                      read etcd, render and validate config.yml, then run and supervise \`registry serve\`
+  bootstrap [--watch]            read etcd, render and validate config.yml, then run and supervise \`registry serve\`;
+                                 --watch re-reads etcd every BOOTSTRAP_WATCH_INTERVAL seconds and restarts the
+                                 registry gracefully on a change that validates (one that does not is refused)
   bootstrap render [--out FILE]  print the config a restart would run (secrets masked) and whether it is valid;
                                  --out writes it unmasked to FILE; exit 0 if bootstrap would start, 1 if not
 settings come from the environment: ETCD_ENDPOINTS, ETCD_CA, ETCD_CERT, ETCD_KEY, BOOTSTRAP_ETCD_TIMEOUT,
-BOOTSTRAP_TEMPLATE, BOOTSTRAP_CONFIG_OUT, BOOTSTRAP_STATE_DIR, BOOTSTRAP_REGISTRY_CLI (see docs/bootstrap.md)
+BOOTSTRAP_WATCH_INTERVAL, BOOTSTRAP_TEMPLATE, BOOTSTRAP_CONFIG_OUT, BOOTSTRAP_STATE_DIR, BOOTSTRAP_REGISTRY_CLI
+(see docs/bootstrap.md)
 `;
 
 async function writePrivate(path: string, text: string): Promise<void> {
@@ -37,24 +41,63 @@ function logPlan(p: Plan, log: Logger): void {
   }
 }
 
-async function run(settings: Settings, log: Logger): Promise<number> {
+async function saveState(stateDir: string, text: string, log: Logger): Promise<void> {
+  // A read-only volume must not stop the registry; it only loses the fallback for the next etcd outage.
+  await saveLastGood(stateDir, text).then(
+    (path) => log.info({ path }, 'saved as last-good config'),
+    (err: unknown) => log.warn({ err, stateDir }, 'cannot save the last-good config'),
+  );
+}
+
+async function run(settings: Settings, log: Logger, watch: boolean): Promise<number> {
   let child: RegistryChild | undefined;
+  let stopping = false;
+  let restarting: Promise<void> = Promise.resolve();
+  const watching = new AbortController();
+  const stop = () => {
+    stopping = true;
+    watching.abort();
+  };
   const stopForwarding = forwardSignals(() => child, log);
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
   try {
     const p = await plan(settings, process.env, log);
     logPlan(p, log);
     await writePrivate(settings.configOut, p.text);
-    if (p.origin === 'etcd') {
-      // A read-only volume must not stop the registry; it only loses the fallback for the next etcd outage.
-      await saveLastGood(p.stateDir, p.text).then(
-        (path) => log.info({ path }, 'saved as last-good config'),
-        (err: unknown) => log.warn({ err, stateDir: p.stateDir }, 'cannot save the last-good config'),
-      );
+    if (p.origin === 'etcd') await saveState(p.stateDir, p.text, log);
+    let registry: RegistryChild = await startRegistryChild(settings.registryCli, settings.configOut, log);
+    child = registry;
+
+    // Drains the running registry, then starts one on the new config (unless a stop signal came meanwhile).
+    const restart = async (text: string): Promise<void> => {
+      await writePrivate(settings.configOut, text);
+      await saveState(p.stateDir, text, log);
+      registry.signal('SIGTERM');
+      await registry.exited;
+      if (stopping) return;
+      registry = await startRegistryChild(settings.registryCli, settings.configOut, log);
+      child = registry;
+    };
+    if (watch) {
+      const apply = (rendered: { text: string }) => (restarting = restart(rendered.text));
+      watchEtcd({ settings, template: p.template, env: process.env, log, running: p.text, apply, signal: watching.signal }).catch((err: unknown) => {
+        log.error({ err }, 'watch stopped; the registry keeps running on its current config');
+      });
     }
-    child = await startRegistryChild(settings.registryCli, settings.configOut, log);
-    return await child.exited;
+    // The registry's exit ends bootstrap, except for the exit of a registry that --watch is replacing.
+    for (;;) {
+      const current: RegistryChild = registry;
+      const code = await current.exited;
+      await restarting;
+      if (registry === current || stopping) return code;
+    }
   } finally {
+    // Also keeps a restart that --watch began from starting a registry nobody would supervise.
+    stop();
     stopForwarding();
+    process.off('SIGTERM', stop);
+    process.off('SIGINT', stop);
   }
 }
 
@@ -78,7 +121,7 @@ async function render(settings: Settings, out: string | undefined, log: Logger):
 async function main(argv: string[]): Promise<number> {
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, allowPositionals: true, options: { out: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+    parsed = parseArgs({ args: argv, allowPositionals: true, options: { out: { type: 'string' }, watch: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
   } catch (err) {
     process.stderr.write(`bootstrap: ${(err as Error).message}\n${USAGE}`);
     return EXIT.usage;
@@ -90,7 +133,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const [command, ...extra] = positionals;
   const rendering = command === 'render';
-  if ((command !== undefined && !rendering) || extra.length > 0 || (values.out !== undefined && !rendering)) {
+  if ((command !== undefined && !rendering) || extra.length > 0 || (values.out !== undefined && !rendering) || (values.watch === true && rendering)) {
     process.stderr.write(`bootstrap: unexpected arguments ${JSON.stringify(argv)}\n${USAGE}`);
     return EXIT.usage;
   }
@@ -98,7 +141,7 @@ async function main(argv: string[]): Promise<number> {
   const log = createLogger({ level: 'info', formatter: 'text', fields: { program: 'bootstrap' } }, rendering ? process.stderr : process.stdout);
   try {
     const settings = await readSettings(process.env);
-    return rendering ? await render(settings, values.out, log) : await run(settings, log);
+    return rendering ? await render(settings, values.out, log) : await run(settings, log, values.watch === true);
   } catch (err) {
     if (!(err instanceof BootstrapError)) throw err;
     if (rendering) {

@@ -6,7 +6,7 @@ import { rootCertificates } from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Etcd3, type IOptions } from 'etcd3';
 import type { Logger } from 'pino';
-import type { EtcdApi, EtcdValue, Key } from './keys.js';
+import type { EtcdValue, Key } from './keys.js';
 
 export interface EtcdTls {
   ca?: Buffer;
@@ -106,10 +106,10 @@ async function readV2Anywhere(settings: EtcdSettings, key: Key, timeoutMs: numbe
 }
 
 /**
- * One read of every key. A key set in both keyspaces is taken from v3 and the shadowed v2 value is logged; a failed
- * v3 read falls back to v2 alone. Throws EtcdUnreachable when neither keyspace can be read.
+ * One read of every key. A key set in both keyspaces is taken from v3 (marked when the v2 value differs); a failed v3
+ * read falls back to v2 alone. Throws EtcdUnreachable when neither keyspace can be read.
  */
-export async function readSnapshot(settings: EtcdSettings, keys: readonly Key[], timeoutMs: number, log: Logger): Promise<EtcdSnapshot> {
+export async function readSnapshot(settings: EtcdSettings, keys: readonly Key[], timeoutMs: number): Promise<EtcdSnapshot> {
   const causes: string[] = [];
   let v3: Map<Key, string> | undefined;
   try {
@@ -122,13 +122,9 @@ export async function readSnapshot(settings: EtcdSettings, keys: readonly Key[],
     const v2 = await readV2Anywhere(settings, key, timeoutMs, causes);
     if (v2 === undefined) throw new EtcdUnreachable(settings.endpoints, causes);
     const v3Value = v3?.get(key);
-    if (v3Value !== undefined && v2.value !== undefined && v2.value !== v3Value) {
-      log.warn({ key, v2: v2.value.length, v3: v3Value.length }, `${key} is set in both the v3 and the v2 keyspace with different values; using the v3 value (etcdctl put) and ignoring the v2 one (etcdctl set)`);
-    }
-    const chosen: [EtcdApi, string | undefined] = v3Value !== undefined ? ['v3', v3Value] : ['v2', v2.value];
-    if (chosen[1] !== undefined) snapshot.set(key, { key, api: chosen[0], value: chosen[1] });
+    if (v3Value !== undefined) snapshot.set(key, { key, api: 'v3', value: v3Value, shadowsV2: v2.value !== undefined && v2.value !== v3Value });
+    else if (v2.value !== undefined) snapshot.set(key, { key, api: 'v2', value: v2.value });
   }
-  if (v3 === undefined) log.info({ causes }, 'etcd v3 API not readable; read the v2 keyspace only');
   return snapshot;
 }
 
@@ -139,7 +135,7 @@ export async function readWithRetry(settings: EtcdSettings, keys: readonly Key[]
   for (let attempt = 1; ; attempt++) {
     const remaining = Math.max(deadline - Date.now(), 1);
     try {
-      return await readSnapshot(settings, keys, Math.min(remaining, 5000), log);
+      return await readSnapshot(settings, keys, Math.min(remaining, 5000));
     } catch (err) {
       if (!(err instanceof EtcdUnreachable)) throw err;
       const left = deadline - Date.now();

@@ -15,6 +15,8 @@ export interface EtcdValue {
   key: Key;
   value: string;
   api: EtcdApi;
+  /** Read from v3 while the v2 keyspace holds a different value for the key, which is ignored. */
+  shadowsV2?: boolean;
 }
 
 function shellQuote(text: string): string {

@@ -7,20 +7,28 @@ import { EtcdUnreachable, readWithRetry, type EtcdSnapshot } from './etcd.js';
 import { KEYS } from './keys.js';
 import { loadLastGood } from './last-good.js';
 import { BootstrapError, EXIT } from './problem.js';
-import { renderConfig, validate } from './render.js';
+import { renderConfig, templateOrigin, validate } from './render.js';
 import type { Settings } from './settings.js';
-import { loadTemplate } from './template.js';
+import { loadTemplate, type Template } from './template.js';
 
 /** The data volume, where the state dir goes when the template's storage is not a filesystem. */
 const DATA_VOLUME = '/var/lib/registry';
 
+interface Common {
+  text: string;
+  config: Config;
+  warnings: string[];
+  template: Template;
+  stateDir: string;
+}
+
 export type Plan =
-  | { origin: 'etcd'; text: string; config: Config; warnings: string[]; snapshot: EtcdSnapshot; stateDir: string }
-  | { origin: 'last-good'; text: string; config: Config; warnings: string[]; lastGoodPath: string; savedAt: Date; unreachable: EtcdUnreachable; stateDir: string };
+  | (Common & { origin: 'etcd'; snapshot: EtcdSnapshot })
+  | (Common & { origin: 'last-good'; lastGoodPath: string; savedAt: Date; unreachable: EtcdUnreachable });
 
 export async function plan(settings: Settings, env: NodeJS.ProcessEnv, log: Logger): Promise<Plan> {
   const template = await loadTemplate(settings.templatePath);
-  const base = validate(template.text, env, `template ${template.path}`).config.storage.driver;
+  const base = validate(template.text, env, templateOrigin(template.path, false)).config.storage.driver;
   // Beside the data (the template's, REGISTRY_* applied, whatever etcd says), so it survives `docker rm` as images do.
   const stateDir = settings.stateDir ?? join(base.type === 'filesystem' ? base.filesystem.rootdirectory : DATA_VOLUME, '.bootstrap');
   let snapshot: EtcdSnapshot;
@@ -39,11 +47,14 @@ export async function plan(settings: Settings, env: NodeJS.ProcessEnv, log: Logg
         EXIT.unreachable,
       );
     }
-    const { config, warnings } = validate(lastGood.text, env, `last-good config ${lastGood.path}`);
-    return { origin: 'last-good', text: lastGood.text, config, warnings, lastGoodPath: lastGood.path, savedAt: lastGood.savedAt, unreachable: err, stateDir };
+    const { config, warnings } = validate(lastGood.text, env, {
+      where: `last-good config ${lastGood.path} (etcd unreachable)`,
+      fix: 'bring etcd back so that bootstrap renders afresh, or correct the REGISTRY_* variables the config no longer passes with',
+    });
+    return { origin: 'last-good', text: lastGood.text, config, warnings, template, stateDir, lastGoodPath: lastGood.path, savedAt: lastGood.savedAt, unreachable: err };
   }
   const rendered = await renderConfig(template, snapshot, env);
-  return { origin: 'etcd', ...rendered, snapshot, stateDir };
+  return { origin: 'etcd', ...rendered, template, stateDir, snapshot };
 }
 
 /** One line an SA can read in the log to know what is in force: auth, storage, and where they came from. */

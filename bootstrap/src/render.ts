@@ -63,7 +63,20 @@ function withPlaceholder(value: JsonObject, path: string[]): JsonObject {
   return { ...value, [head]: rest.length === 0 ? `<${head}>` : withPlaceholder(isObject(child) ? child : {}, rest) };
 }
 
-function attribute(issue: Issue, fromEtcd: FromEtcd, where: string): Problem {
+/** Where a text came from, to name it in messages, and what fixes a finding in it that no etcd key explains. */
+export interface TextOrigin {
+  where: string;
+  fix: string;
+}
+
+export function templateOrigin(path: string, rendered: boolean): TextOrigin {
+  return {
+    where: rendered ? `template ${path} rendered with etcd` : `template ${path}`,
+    fix: 'correct the template (or point BOOTSTRAP_TEMPLATE at a valid distribution config.yml)',
+  };
+}
+
+function attribute(issue: Issue, fromEtcd: FromEtcd, origin: TextOrigin): Problem {
   // A value set by a REGISTRY_* variable, or a conflict that names one (e.g. a second storage driver).
   const variables = issue.env !== undefined ? [issue.env] : [...new Set(issue.message.match(/\bREGISTRY_[A-Z0-9_]+/g) ?? [])];
   if (variables.length > 0) {
@@ -82,17 +95,17 @@ function attribute(issue: Issue, fromEtcd: FromEtcd, where: string): Problem {
     if (field !== '') delete value[inner[1]];
     return { source: describeKey(auth.entry), field, message: issue.message, fix: etcdctlSet(AUTH_KEY, value, auth.entry.api) };
   }
-  const at = issue.line === undefined ? '' : ` (line ${issue.line} of the rendered config)`;
-  return { source: where, message: `${issue.path.join('.')}: ${issue.message}${at}`, fix: 'correct the template (or point BOOTSTRAP_TEMPLATE at a valid distribution config.yml)' };
+  const at = issue.line === undefined ? '' : ` (line ${issue.line})`;
+  return { source: origin.where, message: `${issue.path.join('.')}: ${issue.message}${at}`, fix: origin.fix };
 }
 
 /** Runs the registry's validator; its issues become problems named after where each value came from. */
-export function validate(text: string, env: NodeJS.ProcessEnv, where: string, fromEtcd: FromEtcd = {}): { config: Config; warnings: string[] } {
+export function validate(text: string, env: NodeJS.ProcessEnv, origin: TextOrigin, fromEtcd: FromEtcd = {}): { config: Config; warnings: string[] } {
   try {
-    return parseConfig(text, env, where);
+    return parseConfig(text, env, origin.where);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
-    throw new BootstrapError(err.issues.map((issue) => attribute(parseIssue(issue), fromEtcd, where)));
+    throw new BootstrapError(err.issues.map((issue) => attribute(parseIssue(issue), fromEtcd, origin)));
   }
 }
 
@@ -161,7 +174,12 @@ export async function renderConfig(template: Template, snapshot: EtcdSnapshot, e
   if (fromEtcd.storage !== undefined) applyStorage(doc, fromEtcd.storage.override);
   const text = doc.toString();
 
-  const { config, warnings } = validate(text, env, `template ${template.path} rendered with etcd`, fromEtcd);
+  const { config, warnings } = validate(text, env, templateOrigin(template.path, true), fromEtcd);
+  for (const entry of snapshot.values()) {
+    if (entry.shadowsV2 === true) {
+      warnings.push(`${entry.key} is set in both the v3 and the v2 keyspace with different values; using the v3 value (etcdctl put) and ignoring the v2 one (etcdctl set)`);
+    }
+  }
   if (config.auth?.type === 'token') {
     const problem = await certBundleProblem(config.auth.rootcertbundle, fromEtcd, template.path);
     if (problem !== undefined) throw new BootstrapError([problem]);

@@ -8,6 +8,7 @@ import { BootstrapError, type Problem } from './problem.js';
 /** What a LAIN node resolves to its etcd cluster. */
 export const DEFAULT_ENDPOINTS = 'http://etcd.lain:4001';
 export const DEFAULT_ETCD_TIMEOUT_SECONDS = 30;
+export const DEFAULT_WATCH_INTERVAL_SECONDS = 10;
 /** distribution's conventional config path inside its container. */
 export const DEFAULT_CONFIG_OUT = '/etc/docker/registry/config.yml';
 
@@ -17,6 +18,8 @@ const here = dirname(fileURLToPath(import.meta.url));
 export interface Settings {
   etcd: EtcdSettings;
   etcdTimeoutMs: number;
+  /** How often `bootstrap --watch` reads etcd. */
+  watchIntervalMs: number;
   templatePath: string;
   configOut: string;
   /** BOOTSTRAP_STATE_DIR; when unset, `.bootstrap` under the template's filesystem rootdirectory. */
@@ -61,11 +64,12 @@ async function readTls(env: NodeJS.ProcessEnv, problems: Problem[]): Promise<Etc
   return tls.ca === undefined && tls.cert === undefined && tls.key === undefined ? undefined : tls;
 }
 
-function parseTimeout(text: string | undefined, problems: Problem[]): number {
-  if (text === undefined || text === '') return DEFAULT_ETCD_TIMEOUT_SECONDS * 1000;
+function parseSeconds(variable: string, env: NodeJS.ProcessEnv, fallback: number, problems: Problem[]): number {
+  const text = env[variable];
+  if (text === undefined || text === '') return fallback * 1000;
   const seconds = Number(text);
   if (!Number.isFinite(seconds) || seconds < 0) {
-    problems.push({ source: 'environment variable BOOTSTRAP_ETCD_TIMEOUT', message: `${JSON.stringify(text)} is not a number of seconds`, fix: `BOOTSTRAP_ETCD_TIMEOUT=${DEFAULT_ETCD_TIMEOUT_SECONDS}` });
+    problems.push({ source: `environment variable ${variable}`, message: `${JSON.stringify(text)} is not a number of seconds`, fix: `${variable}=${fallback}` });
   }
   return seconds * 1000;
 }
@@ -74,11 +78,13 @@ export async function readSettings(env: NodeJS.ProcessEnv): Promise<Settings> {
   const problems: Problem[] = [];
   const endpoints = parseEndpoints(env.ETCD_ENDPOINTS ?? DEFAULT_ENDPOINTS, problems);
   const tls = await readTls(env, problems);
-  const etcdTimeoutMs = parseTimeout(env.BOOTSTRAP_ETCD_TIMEOUT, problems);
+  const etcdTimeoutMs = parseSeconds('BOOTSTRAP_ETCD_TIMEOUT', env, DEFAULT_ETCD_TIMEOUT_SECONDS, problems);
+  const watchIntervalMs = parseSeconds('BOOTSTRAP_WATCH_INTERVAL', env, DEFAULT_WATCH_INTERVAL_SECONDS, problems);
   if (problems.length > 0) throw new BootstrapError(problems);
   const settings: Settings = {
     etcd: tls === undefined ? { endpoints } : { endpoints, tls },
     etcdTimeoutMs,
+    watchIntervalMs,
     templatePath: resolve(env.BOOTSTRAP_TEMPLATE || resolve(here, '../../../etc/config.yml')),
     configOut: resolve(env.BOOTSTRAP_CONFIG_OUT || DEFAULT_CONFIG_OUT),
     registryCli: resolve(env.BOOTSTRAP_REGISTRY_CLI || resolve(here, '../../registry/src/cli.js')),

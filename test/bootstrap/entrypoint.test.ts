@@ -130,6 +130,36 @@ describe('bootstrap as the container entrypoint', function () {
     }
   });
 
+  it('--watch: auth turned on and off in etcd restarts the registry gracefully; a malformed change is refused and the registry keeps serving', async () => {
+    const ws = await workspace();
+    const statusOf = async () => (await fetch(`${ws.url}/v2/`).catch(() => undefined))?.status;
+    const until = async (status: number) => {
+      while ((await statusOf()) !== status) {
+        if (!isRunning(proc.pid)) throw new Error(`bootstrap exited while waiting for ${status}:\n${await proc.readLog()}`);
+        await sleep(50);
+      }
+    };
+    const proc: ManagedProcess = await startNodeProcess(BOOTSTRAP_CLI, ['--watch'], ws.env({ BOOTSTRAP_WATCH_INTERVAL: '0.2' }), async () => (await statusOf()) === 200, { name: 'bootstrap' });
+    const first = await registryPid(proc);
+    await etcd.putV3(AUTH, authValue());
+    await until(401);
+    expect(isRunning(first), 'the first registry was replaced').to.equal(false);
+
+    await etcd.putV3(AUTH, JSON.stringify({ realm: 'not a url', issuer: 'auth server', service: 'lain.local' }));
+    await waitForLog(proc, 'watch: change in etcd refused');
+    expect(await statusOf()).to.equal(401);
+    expect(await proc.readLog()).to.contain('field \\"realm\\": \\"not a url\\" is not a URL');
+
+    await etcd.delV3(AUTH);
+    await until(200);
+    const pids = [...(await proc.readLog()).matchAll(/msg="registry started".*registryPid=(\d+)/g)].map((m) => Number(m[1]));
+    expect(pids).to.have.length(3);
+    process.kill(proc.pid, 'SIGTERM');
+    expect((await proc.exited).code).to.equal(0);
+    for (const pid of pids) expect(isRunning(pid), `registry ${pid} left running`).to.equal(false);
+    await proc.stop();
+  });
+
   it('a malformed auth key stops the start with the fix in the log and never opens a registry, last-good or not', async () => {
     await etcd.setV2(AUTH, authValue());
     const ws = await workspace();

@@ -308,7 +308,7 @@ describe('bootstrap render', function () {
     const { code, stderr } = await render([], { BOOTSTRAP_TEMPLATE: template, REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY: undefined });
     expect(code).to.equal(1);
     expect(stderr).to.contain(`template ${template}: storage.azure: driver not supported by this registry`);
-    expect(stderr).to.contain('(line 3 of the rendered config)');
+    expect(stderr).to.contain('(line 3)');
   });
 
   it('names the template file when it cannot be read', async () => {
