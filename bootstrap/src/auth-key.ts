@@ -97,7 +97,8 @@ export function parseAuthKey(entry: EtcdValue): TokenSection | Problem[] {
     return bad.map(({ field, message }) => ({ source: describeKey(entry), field, message, fix }));
   }
 
-  // In the order `lainctl auth open` writes them, so fix commands built from a section read the same.
+  // Every field passed fieldProblem above, which checked its type. In the order `lainctl auth open` writes them, so
+  // fix commands built from a section read the same.
   const section: TokenSection = {
     realm: parsed.realm as string,
     issuer: parsed.issuer as string,

@@ -33,6 +33,11 @@ export class BootstrapError extends Error {
   }
 }
 
+/** An I/O error as a message names it: its code (ENOENT, EACCES) when it has one. */
+export function errorCode(err: unknown): string {
+  return (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+}
+
 function describe(problem: Problem): string {
   return problem.field === undefined ? problem.message : `field "${problem.field}": ${problem.message}`;
 }

@@ -9,9 +9,9 @@ import { DEFAULT_ROOTCERTBUNDLE, parseAuthKey, type TokenSection } from './auth-
 import type { EtcdSnapshot } from './etcd.js';
 import { isObject, type JsonObject } from './json-value.js';
 import { AUTH_KEY, STORAGE_KEY, describeKey, etcdctlSet, type EtcdValue } from './keys.js';
-import { BootstrapError, type Problem } from './problem.js';
+import { BootstrapError, errorCode, type Problem } from './problem.js';
 import { parseStorageKey, storageFix, type StorageOverride } from './storage-key.js';
-import type { Template } from './template.js';
+import { templateFix, type Template } from './template.js';
 
 export interface Rendered {
   /** The config.yml text handed to `registry serve`. */
@@ -72,7 +72,7 @@ export interface TextOrigin {
 export function templateOrigin(path: string, rendered: boolean): TextOrigin {
   return {
     where: rendered ? `template ${path} rendered with etcd` : `template ${path}`,
-    fix: 'correct the template (or point BOOTSTRAP_TEMPLATE at a valid distribution config.yml)',
+    fix: templateFix(path),
   };
 }
 
@@ -141,7 +141,7 @@ async function certBundleProblem(path: string, fromEtcd: FromEtcd, templatePath:
   try {
     text = await readFile(path, 'utf8');
   } catch (err) {
-    return { source, message: `cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); the registry could not verify any token`, fix };
+    return { source, message: `cannot be read (${errorCode(err)}); the registry could not verify any token`, fix };
   }
   if (!text.includes('-----BEGIN CERTIFICATE-----')) return { source, message: 'holds no PEM certificate; the registry could not verify any token', fix };
   return undefined;

@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { EtcdSettings, EtcdTls } from './etcd.js';
-import { BootstrapError, type Problem } from './problem.js';
+import { BootstrapError, errorCode, type Problem } from './problem.js';
 
 /** What a LAIN node resolves to its etcd cluster. */
 export const DEFAULT_ENDPOINTS = 'http://etcd.lain:4001';
@@ -48,7 +48,7 @@ async function readTlsFile(variable: string, env: NodeJS.ProcessEnv, problems: P
   try {
     return await readFile(path);
   } catch (err) {
-    problems.push({ source: `file ${path} (environment variable ${variable})`, message: `cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, fix: `mount the PEM file at ${path} or correct ${variable}` });
+    problems.push({ source: `file ${path} (environment variable ${variable})`, message: `cannot be read (${errorCode(err)})`, fix: `mount the PEM file at ${path} or correct ${variable}` });
     return undefined;
   }
 }

@@ -2,7 +2,7 @@
 // not a plain object, so everything bootstrap does not touch is rendered exactly as written, comments included.
 import { readFile } from 'node:fs/promises';
 import { isMap, parseDocument, type Document } from 'yaml';
-import { BootstrapError } from './problem.js';
+import { BootstrapError, errorCode } from './problem.js';
 
 export interface Template {
   path: string;
@@ -10,7 +10,7 @@ export interface Template {
   doc: Document;
 }
 
-function templateFix(path: string): string {
+export function templateFix(path: string): string {
   return `correct ${path} (a distribution config.yml, version 0.1), or point BOOTSTRAP_TEMPLATE at one`;
 }
 
@@ -20,7 +20,7 @@ export async function loadTemplate(path: string): Promise<Template> {
   try {
     text = await readFile(path, 'utf8');
   } catch (err) {
-    throw new BootstrapError([{ source, message: `cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, fix: templateFix(path) }]);
+    throw new BootstrapError([{ source, message: `cannot be read (${errorCode(err)})`, fix: templateFix(path) }]);
   }
   // YAML 1.1, as distribution's go-yaml v2 reads config.yml.
   const doc = parseDocument(text, { version: '1.1', uniqueKeys: true });
