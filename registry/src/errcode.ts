@@ -27,6 +27,8 @@ export const ERRORS = {
   UNAUTHORIZED: { code: 'UNAUTHORIZED', status: 401, message: 'authentication required' },
   DENIED: { code: 'DENIED', status: 403, message: 'requested access to the resource is denied' },
   UNSUPPORTED: { code: 'UNSUPPORTED', status: 405, message: 'the operation is unsupported' },
+  MALFORMED_REQUEST: { code: 'UNSUPPORTED', status: 400, message: 'the request is not well-formed HTTP/1.1' },
+  HEADERS_TOO_LARGE: { code: 'UNSUPPORTED', status: 431, message: 'request headers are larger than the registry accepts' },
   NOT_FOUND: { code: 'NOT_FOUND', status: 404, message: 'no such API endpoint' },
   TOO_MANY_REQUESTS: { code: 'TOOMANYREQUESTS', status: 429, message: 'too many requests' },
   UNAVAILABLE: { code: 'UNAVAILABLE', status: 503, message: 'service unavailable' },

@@ -6,6 +6,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { createApp } from './api/app.js';
 import { createAccessController } from './auth/index.js';
+import { answerClientErrors } from './client-error.js';
 import type { Config } from './config/types.js';
 import { startDebugServer, type DebugServer } from './debug-server.js';
 import { startStorageHealth } from './health.js';
@@ -43,6 +44,7 @@ export async function startRegistry(config: Config, logger: Logger): Promise<Run
   // Large blobs stream for minutes; Node's default 5-minute request timeout would cut them off.
   server.requestTimeout = 0;
   server.keepAliveTimeout = 65_000;
+  answerClientErrors(server, logger);
   // In-flight requests, so a drain can drop keep-alive connections the moment the last response is out.
   let inFlight = 0;
   let onIdle: (() => void) | undefined;

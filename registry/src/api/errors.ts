@@ -1,6 +1,7 @@
 // Renders every failure in one place: a RegistryError as its descriptor says, a Challenge as 401, anything else
 // as 500 UNKNOWN with the request id so an operator can find the logged cause.
 import { Challenge } from '../auth/controller.js';
+import { MalformedHttpError } from '../client-error.js';
 import { ERRORS, RegistryError } from '../errcode.js';
 import { StorageError } from '../storage/driver/driver.js';
 import type { HealthStatus } from '../health.js';
@@ -15,6 +16,8 @@ function body(code: string, message: string, detail?: unknown): ErrorBody {
 }
 
 function isClientAbort(err: unknown): boolean {
+  // The connection already got its refusal from client-error.ts; nothing more can be sent.
+  if (err instanceof MalformedHttpError) return true;
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
   return code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE' || (err as Error | undefined)?.message === 'aborted';
 }
