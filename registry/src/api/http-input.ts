@@ -57,16 +57,38 @@ export function parseRange(header: string | undefined, size: number): { start: n
   return { start, end };
 }
 
+/**
+ * How much of a refused body is read and dropped so the client, still sending, receives the refusal rather than a
+ * reset connection; past it the connection is simply closed.
+ */
+const DRAIN_LIMIT = 64 * 1024 * 1024;
+
+async function drain(chunks: AsyncIterator<Buffer>, alreadyRead: number): Promise<void> {
+  let read = alreadyRead;
+  while (read <= DRAIN_LIMIT) {
+    const next = await chunks.next();
+    if (next.done) return;
+    read += next.value.length;
+  }
+}
+
 /** Reads a small body (a manifest) with a hard limit, refusing early when Content-Length already exceeds it. */
 export async function readSmallBody(req: IncomingMessage, limit: number, tooLarge: () => RegistryError): Promise<Buffer> {
+  const body = (req as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
   const declared = req.headers['content-length'];
-  if (declared !== undefined && Number(declared) > limit) throw tooLarge();
+  if (declared !== undefined && Number(declared) > limit) {
+    if (Number(declared) <= DRAIN_LIMIT) await drain(body, 0);
+    throw tooLarge();
+  }
   const chunks: Buffer[] = [];
   let total = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    total += chunk.length;
-    if (total > limit) throw tooLarge();
-    chunks.push(chunk);
+  for (let next = await body.next(); !next.done; next = await body.next()) {
+    total += next.value.length;
+    if (total > limit) {
+      await drain(body, total);
+      throw tooLarge();
+    }
+    chunks.push(next.value);
   }
   return Buffer.concat(chunks, total);
 }

@@ -71,6 +71,27 @@ describe('api: manifests', () => {
     expect((await client.request('GET', '/v2/m/big/manifests/t')).status).to.equal(404);
   });
 
+  it('a client that sends an oversized manifest on a closing connection still reads the 413', async () => {
+    const { request } = await import('node:http');
+    const body = Buffer.alloc(5 * 1024 * 1024, 'x');
+    for (let i = 0; i < 5; i++) {
+      const status = await new Promise<number>((resolve, reject) => {
+        const req = request(`${registry.url}/v2/m/big/manifests/closing`, {
+          method: 'PUT',
+          agent: false,
+          headers: { 'content-type': OCI_INDEX, connection: 'close', 'content-length': body.length },
+        });
+        req.on('response', (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on('error', reject);
+        req.end(body);
+      });
+      expect(status).to.equal(413);
+    }
+  });
+
   it('an invalid tag is 400 TAG_INVALID', async () => {
     const res = await client.request('PUT', `/v2/m/app/manifests/${'-bad'}`, { headers: { 'content-type': OCI_MANIFEST }, body: '{}' });
     expect(res.status).to.equal(400);
