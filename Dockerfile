@@ -30,6 +30,11 @@ COPY --from=build /app/dist/registry dist/registry
 COPY --from=build /app/dist/console-auth dist/console-auth
 COPY --from=build /app/dist/bootstrap dist/bootstrap
 COPY etc etc
+# The three programs on PATH, so `docker exec <container> registry garbage-collect …` works as the docs write it.
+RUN chmod +x dist/registry/src/cli.js dist/console-auth/src/cli.js dist/bootstrap/src/cli.js \
+  && ln -s /app/dist/registry/src/cli.js /usr/local/bin/registry \
+  && ln -s /app/dist/console-auth/src/cli.js /usr/local/bin/console-auth \
+  && ln -s /app/dist/bootstrap/src/cli.js /usr/local/bin/bootstrap
 # Images, and bootstrap's last-good config (.bootstrap/last-good.yml), survive `docker rm` here.
 VOLUME /var/lib/registry
 EXPOSE 5000

@@ -163,6 +163,8 @@ say "auth off (etcdctl rm) and restart: GET /v2/ -> 200"
 HC_SCRIPT=$(node -e 'const t=JSON.parse(process.argv[1]); console.log(t[t.length-1])' "$HEALTHCHECK")
 chroot "$ROOTFS" /usr/bin/env -i PATH=/usr/local/bin:/usr/bin:/bin node -e "${HC_SCRIPT//127.0.0.1:5000/127.0.0.1:$HTTP}" || fail "HEALTHCHECK failed"
 say "HEALTHCHECK command passes"
+chroot "$ROOTFS" /usr/bin/env -i PATH=/usr/local/bin:/usr/bin:/bin registry --version || fail "registry is not on PATH in the image"
+say "registry, console-auth and bootstrap are on PATH"
 if command -v umoci >/dev/null && command -v skopeo >/dev/null; then
   echo smoke > "$WORK/file"
   umoci init --layout "$WORK/oci" && umoci new --image "$WORK/oci:1"
