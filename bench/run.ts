@@ -2,7 +2,7 @@
 // Starts this registry and distribution 2.8 side by side, measures the machine's ceilings, runs every workload
 // against each registry in turn (ours, distribution, round after round), prints one table and writes JSON.
 import { execFile } from 'node:child_process';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,8 +11,8 @@ import { runTool, toolPath } from '../test/helpers/tools.js';
 import { makeTempDir } from '../test/helpers/spawn.js';
 import { writeBlobFile, type BlobFile } from './lib/blobs.js';
 import { measureCeilings } from './lib/ceilings.js';
-import { MiB, peakRss } from './lib/proc-status.js';
-import { startTarget, type Target, type TargetName } from './lib/registries.js';
+import { cpuMs, MiB, peakRss } from './lib/proc-status.js';
+import { startTarget, type OursOptions, type Target, type TargetName } from './lib/registries.js';
 import { summarize, table, type Rounds, type Row } from './lib/report.js';
 import { catalogWorkload, tagsWorkload } from './workloads/listing.js';
 import { manifestPutWorkload, manifestReadWorkload } from './workloads/manifests.js';
@@ -50,13 +50,14 @@ function workloads(sizes: Sizes): Workload[] {
   ];
 }
 
-const usage = `usage: node dist/bench/run.js [--rounds N] [--quick] [--only WORKLOAD]... [--cpu-prof DIR] [--json FILE]
+const usage = `usage: node dist/bench/run.js [--rounds N] [--quick] [--only WORKLOAD]... [--cpu-prof DIR] [--registry-cli FILE] [--json FILE]
   --rounds N       rounds of every workload against each registry (default 2, or 1 with --quick)
   --quick          small sizes and short loads, a smoke run of the harness
   --only WORKLOAD  run only this workload (repeatable): ${workloads(FULL)
     .map((w) => w.name)
     .join(', ')}
   --cpu-prof DIR   run our registry under node --cpu-prof, writing its profile into DIR when it stops
+  --registry-cli F run our registry from another build's cli.js (to measure a change on a scratch copy)
   --json FILE      where the JSON goes (default bench/results/latest.json)
 `;
 
@@ -69,6 +70,7 @@ const { values: args } = parseArgs({
     quick: { type: 'boolean', default: false },
     only: { type: 'string', multiple: true },
     'cpu-prof': { type: 'string' },
+    'registry-cli': { type: 'string' },
     json: { type: 'string', default: join(repoRoot, 'bench/results/latest.json') },
     help: { type: 'boolean', short: 'h', default: false },
   },
@@ -95,6 +97,10 @@ const unknown = (args.only ?? []).filter((name) => !all.some((w) => w.name === n
 if (unknown.length > 0) fail(`unknown workload ${unknown.join(', ')}`);
 const selected = args.only ? all.filter((w) => args.only?.includes(w.name)) : all;
 const profileDir = args['cpu-prof'] === undefined ? undefined : resolve(args['cpu-prof']);
+const ours: OursOptions = {
+  ...(profileDir && { nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] }),
+  ...(args['registry-cli'] && { cli: resolve(args['registry-cli']) }),
+};
 
 const ORDER: TargetName[] = ['ours', 'distribution'];
 const workDir = await makeTempDir('bench');
@@ -133,28 +139,35 @@ async function settle(): Promise<void> {
 
 async function run(): Promise<void> {
   const startedAt = new Date().toISOString();
+  const loadAtStart = loadavg();
   log(`bench: work dir ${workDir}; ${rounds} round(s) of ${selected.map((w) => w.name).join(', ')}`);
   const ceilings = await measureCeilings(workDir, sizes.bigBlob);
   log(`ceilings (MB/s): ${JSON.stringify(ceilings, (_k, v: unknown) => (typeof v === 'number' ? Math.round(v) : v))}`);
   if (profileDir) await mkdir(profileDir, { recursive: true });
   for (const name of ORDER) {
-    targets.push(await startTarget(name, workDir, profileDir ? { nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] } : {}));
+    targets.push(await startTarget(name, workDir, ours));
   }
+  const peakAfterPrepare: Record<TargetName, Record<string, number>> = { ours: {}, distribution: {} };
   for (const workload of selected) {
     for (const target of targets) {
       log(`prepare ${workload.name} on ${target.name}`);
       await workload.prepare?.(target, env);
+      peakAfterPrepare[target.name][workload.name] = Math.round((await peakRss(target.pid)) / MiB);
     }
   }
   const figures = new Map<string, Rounds>();
   const details: Record<string, Record<string, unknown[]>> = {};
   // The kernel's peak RSS after each workload, per round: shows which workload makes a registry grow.
   const peakAfter: Record<TargetName, Record<string, number[]>> = { ours: {}, distribution: {} };
+  // CPU ms each registry spent in each timed run: a figure other load on this shared machine hardly disturbs.
+  const registryCpu: Record<TargetName, Record<string, number[]>> = { ours: {}, distribution: {} };
   for (let round = 0; round < rounds; round++) {
     for (const workload of selected) {
       for (const target of targets) {
         await settle();
+        const cpuBefore = await cpuMs(target.pid);
         const result = await workload.run(target, env, round);
+        (registryCpu[target.name][workload.name] ??= []).push((await cpuMs(target.pid)) - cpuBefore);
         for (const [id, value] of Object.entries(result.values)) {
           const perTarget = figures.get(id) ?? { ours: [], distribution: [] };
           perTarget[target.name].push(value);
@@ -179,13 +192,17 @@ async function run(): Promise<void> {
       cpus: cpus().length,
       cpu: cpus()[0]?.model,
       node: process.version,
+      // Other work on the machine (1, 5 and 15 minute load averages) is what makes runs disagree.
+      loadavg: { start: loadAtStart, end: loadavg() },
       distribution: (await runTool(toolPath('docker-registry'), ['--version'])).trim(),
     },
-    options: { rounds, quick: args.quick, only: args.only ?? null, cpuProfile: profileDir ?? null },
+    options: { rounds, quick: args.quick, only: args.only ?? null, cpuProfile: profileDir ?? null, registryCli: ours.cli ?? null },
     sizes,
     ceilings,
     rows,
     details,
+    registryCpuMs: registryCpu,
+    peakRssMiBAfterPrepare: peakAfterPrepare,
     peakRssMiBAfterWorkload: peakAfter,
   };
   await mkdir(dirname(args.json), { recursive: true });

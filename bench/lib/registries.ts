@@ -26,6 +26,8 @@ function settings(rootDir: string): DistributionOptions {
 export interface OursOptions {
   /** Extra node flags, e.g. --cpu-prof --cpu-prof-dir=DIR (the profile is written when the process exits on SIGTERM). */
   nodeFlags?: string[];
+  /** Another build's cli.js (e.g. a scratch copy with a change to try); default: this tree's dist. */
+  cli?: string;
 }
 
 async function launchOurs(rootDir: string, opts: OursOptions): Promise<Target> {
@@ -36,7 +38,7 @@ async function launchOurs(rootDir: string, opts: OursOptions): Promise<Target> {
   const proc = await startProcess({
     name: 'registry',
     command: process.execPath,
-    args: [...(opts.nodeFlags ?? []), registryCli, 'serve', configPath],
+    args: [...(opts.nodeFlags ?? []), opts.cli ?? registryCli, 'serve', configPath],
     dir,
     ready: httpReady(`${url}/v2/`),
   });
