@@ -3,23 +3,31 @@
 // Progress goes to stderr; what is (or would be) copied, what could not be, and the summary go to stdout.
 import { isDeepStrictEqual } from 'node:util';
 import { parseCommandArgs, withStorage } from '../gc/offline.js';
-import { migrate } from '../migrate/migrate.js';
+import { BLOB_CONCURRENCY, migrate } from '../migrate/migrate.js';
 import { formatSummary, isProblem, itemLine, ProgressReporter } from '../migrate/report.js';
 import { CommandError, type Command } from './command.js';
 
-const USAGE = 'registry migrate [--dry-run] [--quiet] <from.yml> <to.yml>';
+const USAGE = 'registry migrate [--dry-run] [--quiet] [--concurrency N] <from.yml> <to.yml>';
 
 export const migrateCommand: Command = {
-  usage: '[--dry-run] [--quiet] <from.yml> <to.yml>',
+  usage: '[--dry-run] [--quiet] [--concurrency N] <from.yml> <to.yml>',
   summary: 'copy every repository (blobs, manifests, tags, links) from the storage of from.yml to that of to.yml; resumable, each blob verified; see docs/migrate.md',
   async run(args) {
     const { values, positionals } = parseCommandArgs(
       args,
-      { 'dry-run': { type: 'boolean', default: false }, quiet: { type: 'boolean', short: 'q', default: false } },
+      {
+        'dry-run': { type: 'boolean', default: false },
+        quiet: { type: 'boolean', short: 'q', default: false },
+        concurrency: { type: 'string', default: String(BLOB_CONCURRENCY) },
+      },
       USAGE,
     );
     if (positionals.length !== 2) throw new CommandError(`two config files expected (from, to), got ${positionals.length}\nusage: ${USAGE}`, 2);
     const [from, to] = positionals as [string, string];
+    const concurrency = Number(values.concurrency);
+    if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) {
+      throw new CommandError(`--concurrency takes a whole number from 1 to 64, got "${values.concurrency}"\nusage: ${USAGE}`, 2);
+    }
     const dryRun = values['dry-run'];
     const quiet = values.quiet;
     const stderr = (line: string) => process.stderr.write(line);
@@ -36,7 +44,7 @@ export const migrateCommand: Command = {
           );
         }
         const progress = new ProgressReporter(quiet ? () => undefined : stderr, dryRun);
-        const summary = await migrate(source, dest, { dryRun }, (event) => {
+        const summary = await migrate(source, dest, { dryRun, concurrency }, (event) => {
           progress.event(event);
           const line = itemLine(event, dryRun);
           if (line === undefined) return;

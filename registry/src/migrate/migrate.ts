@@ -13,7 +13,8 @@ import { copyLink } from './copy-link.js';
 import { readSourceRepository, type SourceRepository } from './source.js';
 
 /** Blobs streamed at once: enough to hide an object store's latency, few enough to keep memory flat. */
-const BLOB_CONCURRENCY = 4;
+/** Blob copies at once unless --concurrency says otherwise. */
+export const BLOB_CONCURRENCY = 4;
 
 export type LinkKind = 'layer link' | 'manifest' | 'referrer' | 'tag history' | 'tag';
 
@@ -154,7 +155,7 @@ class RepositoryMigration {
   }
 }
 
-export async function migrate(source: StorageDriver, dest: StorageDriver, options: { dryRun: boolean }, onEvent: (event: MigrateEvent) => void): Promise<MigrateSummary> {
+export async function migrate(source: StorageDriver, dest: StorageDriver, options: { dryRun: boolean; concurrency?: number }, onEvent: (event: MigrateEvent) => void): Promise<MigrateSummary> {
   const started = Date.now();
   const summary: MigrateSummary = {
     dryRun: options.dryRun,
@@ -175,7 +176,7 @@ export async function migrate(source: StorageDriver, dest: StorageDriver, option
     onEvent({ kind: 'repository', name, index, total: names.length });
     const repo = await readSourceRepository(source, name);
     const todo = repo.blobs.filter((digest) => !blobs.has(formatDigest(digest)));
-    await forEachLimit(todo, BLOB_CONCURRENCY, async (digest) => {
+    await forEachLimit(todo, options.concurrency ?? BLOB_CONCURRENCY, async (digest) => {
       const outcome = await copyBlob(source, dest, digest, options.dryRun);
       blobs.set(formatDigest(digest), outcome);
       if (outcome.kind === 'copied' || outcome.kind === 'would-copy') {
