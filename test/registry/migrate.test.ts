@@ -2,7 +2,6 @@
 // holding images pushed through the API (shared layers, a multi-arch index, a referrer, untagged and tagless
 // manifests), checked by pulling every tag from a registry started on the destination.
 import { expect } from 'chai';
-import { execFile } from 'node:child_process';
 import { cp, mkdir, mkdtemp, readdir, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,24 +12,12 @@ import { s3Storage, startS3RegistryProcess, type RegistryProcess } from '../help
 import { toYaml } from '../../registry/src/config/load.js';
 import { startTestRegistry } from '../helpers/registry.js';
 import { layout, pullVerified, seedRegistry, snapshotTree, type Seeded } from './gc/fixtures.js';
+import { REGISTRY_CLI, runRegistry as registryCommand } from '../helpers/registry-cli.js';
 
-const CLI = new URL('../../registry/src/cli.js', import.meta.url).pathname;
 const BIG_LAYERS = 32;
 const BIG_LAYER_SIZE = 4 * 1024 * 1024;
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
-function registryCommand(args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-      resolve({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
 
 /** The storage tree without upload state, which migrate does not copy. */
 async function content(root: string): Promise<Map<string, string>> {
@@ -170,7 +157,7 @@ describe('registry migrate', function () {
   it('an interrupted run leaves no tag naming missing content, and the next run completes it', async () => {
     const dest = await destination('interrupted');
     // Ready (and then killed) once the first large layer has landed: the other 31 are still to come.
-    const proc = await startNodeProcess(CLI, ['migrate', fromConfig, dest.config], {}, async (p) => (await p.readLog()).includes(`copied blob ${bigLayers[0]}`), { name: 'migrate' });
+    const proc = await startNodeProcess(REGISTRY_CLI, ['migrate', fromConfig, dest.config], {}, async (p) => (await p.readLog()).includes(`copied blob ${bigLayers[0]}`), { name: 'migrate' });
     running.push(proc);
     process.kill(proc.pid, 'SIGKILL');
     expect((await proc.exited).signal).to.equal('SIGKILL');

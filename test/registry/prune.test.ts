@@ -2,7 +2,6 @@
 // multi-arch indexes (one sharing a platform manifest with a kept index), referrers, and tags aliasing kept
 // manifests. Tag ages are set on the tags' current/link files, which is what prune reads as push times.
 import { expect } from 'chai';
-import { execFile } from 'node:child_process';
 import { mkdtemp, readdir, rm, utimes } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,22 +9,12 @@ import { Client, OCI_INDEX, OCI_MANIFEST } from '../helpers/oci.js';
 import { writeDistributionConfig } from '../helpers/processes.js';
 import { startTestRegistry } from '../helpers/registry.js';
 import { layout, pullVerified, pushImage, pushIndex, snapshotTree, type PushedImage, type PushedIndex } from './gc/fixtures.js';
+import { runRegistry as registryCommand } from '../helpers/registry-cli.js';
 
-const CLI = new URL('../../registry/src/cli.js', import.meta.url).pathname;
 const DAY = 24 * 3600 * 1000;
 const BASE = 'base layer shared by every image';
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
-function registryCommand(args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], (err, stdout, stderr) => resolve({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr }));
-  });
-}
 
 /** Sets the mtime of every file under dir (blobs old enough for the collector's --min-age). */
 async function age(dir: string, when: Date): Promise<void> {

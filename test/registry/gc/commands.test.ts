@@ -1,6 +1,5 @@
 // The offline commands as an SA runs them: `node registry garbage-collect|list|du` processes on a config file.
 import { expect } from 'chai';
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,22 +10,10 @@ import type { Usage } from '../../../registry/src/gc/du.js';
 import type { RepositoryListing } from '../../../registry/src/gc/list.js';
 import { formatBytes } from '../../../registry/src/gc/units.js';
 import { layout, removedFiles, seedRegistry, snapshotTree, type PushedImage, type Seeded } from './fixtures.js';
+import { runRegistry as registryCommand } from '../../helpers/registry-cli.js';
 
-const CLI = new URL('../../../registry/src/cli.js', import.meta.url).pathname;
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
-function registryCommand(args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], (err, stdout, stderr) => {
-      resolve({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
 
 const bytes = (image: PushedImage, withBase: boolean) =>
   image.size + image.configSize + image.layerSizes.slice(withBase ? 0 : 1).reduce((sum, n) => sum + n, 0);
