@@ -4,12 +4,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { freePort } from './ports.js';
-import { httpReady, startNodeProcess, startProcess, type ManagedProcess } from './processes.js';
-import { s3Client, type S3Server } from './s3rver.js';
-import { s3rverScript } from './tools.js';
+import { httpReady, startNodeProcess, type ManagedProcess } from './processes.js';
+import type { S3Server } from './s3rver.js';
 
 const CLI = fileURLToPath(new URL('../../registry/src/cli.js', import.meta.url));
-const listening = /S3rver listening on [\d.]+:(\d+)/;
 
 /** The storage section (distribution's keys) for a bucket on this s3rver. */
 export function s3Storage(s3: Pick<S3Server, 'endpoint' | 'accessKey' | 'secretKey' | 'bucket'>, redirect: boolean): Record<string, unknown> {
@@ -31,35 +29,6 @@ export function s3Storage(s3: Pick<S3Server, 'endpoint' | 'accessKey' | 'secretK
     delete: { enabled: true },
     maintenance: { uploadpurging: { enabled: false } },
   };
-}
-
-/**
- * s3rver on a given port (0: the kernel picks) over a data dir the caller owns, so a test can stop it and start it
- * again where it was; startS3rver keeps its data in a dir its stop() removes.
- */
-export async function startS3rverAt(dataDir: string, port = 0, bucket = 'registry'): Promise<S3Server> {
-  const proc = await startProcess({
-    name: 's3rver',
-    command: process.execPath,
-    // The legacy provider for s3rver's DES continuation tokens, as in startS3rver.
-    args: ['--openssl-legacy-provider', s3rverScript(), '-d', dataDir, '-a', '127.0.0.1', '-p', String(port), '--configure-bucket', bucket],
-    ready: async (p) => listening.test(await p.readLog()),
-  });
-  const bound = Number(listening.exec(await proc.readLog())?.[1]);
-  const server: S3Server = {
-    endpoint: `http://127.0.0.1:${bound}`,
-    host: '127.0.0.1',
-    port: bound,
-    accessKey: 'S3RVER',
-    secretKey: 'S3RVER',
-    region: 'us-east-1',
-    bucket,
-    pid: proc.pid,
-    process: proc,
-    stop: () => proc.stop(),
-    createBucket: (name) => s3Client(server).makeBucket(name),
-  };
-  return server;
 }
 
 export interface RegistryProcess {

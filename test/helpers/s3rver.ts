@@ -36,8 +36,11 @@ export function s3Client(s3: S3Server): Client {
   });
 }
 
-/** Starts s3rver in a child process on a port the kernel picks (it prints the port, so there is no race). */
-export async function startS3rver(opts: { bucket?: string; extraBuckets?: string[] } = {}): Promise<S3Server> {
+/**
+ * Starts s3rver in a child process, by default on a port the kernel picks (it prints the port, so there is no race)
+ * over a data dir its stop() removes; a test that restarts it where it was passes its own dataDir and the port.
+ */
+export async function startS3rver(opts: { bucket?: string; extraBuckets?: string[]; dataDir?: string; port?: number } = {}): Promise<S3Server> {
   const bucket = opts.bucket ?? 'registry';
   const buckets = [bucket, ...(opts.extraBuckets ?? [])];
   const proc = await startProcess({
@@ -46,7 +49,7 @@ export async function startS3rver(opts: { bucket?: string; extraBuckets?: string
     // Every bucket name follows its own flag: s3rver reads the words after a name as bucket config files.
     // s3rver's continuation tokens use DES, which Node 20's OpenSSL refuses without the legacy provider: any listing
     // longer than one page would answer 500.
-    args: ['--openssl-legacy-provider', s3rverScript(), '-d', 'data', '-a', '127.0.0.1', '-p', '0', ...buckets.flatMap((b) => ['--configure-bucket', b])],
+    args: ['--openssl-legacy-provider', s3rverScript(), '-d', opts.dataDir ?? 'data', '-a', '127.0.0.1', '-p', String(opts.port ?? 0), ...buckets.flatMap((b) => ['--configure-bucket', b])],
     ready: async (p) => listening.test(await p.readLog()),
   });
   const port = Number(listening.exec(await proc.readLog())?.[1]);

@@ -9,7 +9,7 @@ import { buildOciImage, skopeo } from '../helpers/images.js';
 import { Client, sha256, type ErrorBody } from '../helpers/oci.js';
 import { makeTempDir, startS3rver, stopAll, type S3Server } from '../helpers/processes.js';
 import { startTestRegistry, type TestRegistry } from '../helpers/registry.js';
-import { s3Storage, startS3RegistryProcess, startS3rverAt } from '../helpers/s3-registry.js';
+import { s3Storage, startS3RegistryProcess } from '../helpers/s3-registry.js';
 
 const MiB = 1024 * 1024;
 
@@ -172,7 +172,7 @@ describe('registry on S3 (s3rver)', function () {
   it('the S3 server stopping mid-upload turns the next PATCH into a 5xx with an OCI error body; after it restarts the blob is unknown and the registry serves pushes again', async () => {
     const dir = await tempDir('s3-outage');
     const dataDir = join(dir, 's3-data');
-    let s3 = await startS3rverAt(dataDir);
+    let s3 = await startS3rver({ dataDir });
     const registry = await startS3RegistryProcess(dir, 'registry-outage', s3Storage(s3, false), 'outage-secret');
     try {
       const chunks = [pseudoRandomBytes('outage/0', 6 * MiB), pseudoRandomBytes('outage/1', 6 * MiB)];
@@ -191,7 +191,7 @@ describe('registry on S3 (s3rver)', function () {
       expect(body.errors[0].code).to.equal('UNAVAILABLE');
       expect(body.errors[0].message).to.contain('storage (s3) is failing');
 
-      s3 = await startS3rverAt(dataDir, port);
+      s3 = await startS3rver({ dataDir, port });
       const client = new Client(registry.url);
       const head = await client.request('HEAD', `/v2/team/outage/blobs/${digest}`);
       expect(head.status).to.equal(404);
