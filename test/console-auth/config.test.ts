@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, loadConsoleConfig, parseConsoleConfig } from '../../console-auth/src/config.js';
+import { problems } from './config-problems.js';
 
 const HASH = '$2b$04$PArmm7XORnX4pgPQvWXmjukG7KRMAUBcIUeOwr0m/5JtuTPY.W45.';
 
@@ -8,16 +9,6 @@ const minimal = `
 http: {addr: ":8080"}
 token: {issuer: auth server, service: lain.local, key: keys/server.key, certificate: /etc/console/server.pem}
 `;
-
-function problems(text: string): string[] {
-  try {
-    parseConsoleConfig(text, '/etc/console/console.yml');
-  } catch (err) {
-    expect(err).to.be.instanceOf(ConfigError);
-    return (err as ConfigError).problems;
-  }
-  throw new Error('the config was accepted');
-}
 
 describe('console-auth console.yml', function () {
   it('reads the issue\'s keys with defaults: ttl 5m, acl mode, relative key paths beside the file', function () {

@@ -1,20 +1,11 @@
 import { expect } from 'chai';
-import { ConfigError, parseConsoleConfig } from '../../console-auth/src/config.js';
+import { parseConsoleConfig } from '../../console-auth/src/config.js';
+import { problems } from './config-problems.js';
 
 const minimal = `
 http: {addr: ":8080"}
 token: {issuer: auth server, service: lain.local, key: /k, certificate: /c}
 `;
-
-function problems(text: string): string[] {
-  try {
-    parseConsoleConfig(text, '/etc/console/console.yml');
-  } catch (err) {
-    expect(err).to.be.instanceOf(ConfigError);
-    return (err as ConfigError).problems;
-  }
-  throw new Error('the config was accepted');
-}
 
 describe('console-auth console.yml: the LAIN keys', function () {
   it('defaults to local accounts, no etcd, anonymous_pull off, GET and POST only, no trusted proxy', function () {
