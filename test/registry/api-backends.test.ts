@@ -1,5 +1,6 @@
-// Issue 7: the whole API test suite of the core, unchanged, against the s3 and oss drivers on a real S3 server.
-// test/helpers/registry.ts gives each registry of those tests a fresh s3rver when TEST_STORAGE names the backend.
+// The whole API test suite, unchanged, on local disk (where blobs are served by the filesystem driver's copyTo) and
+// on the s3 and oss drivers against a real S3 server (issue 7); it runs in process on inmemory storage by default.
+// test/helpers/registry.ts gives each registry of those tests a temp dir or a fresh s3rver when TEST_STORAGE names the backend.
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
 import { readdir } from 'node:fs/promises';
@@ -8,7 +9,7 @@ import { join, resolve } from 'node:path';
 const API_TESTS = resolve('dist/test/registry/api');
 const MOCHA = resolve('node_modules/mocha/bin/mocha.js');
 
-function runApiSuite(backend: 's3' | 'oss', files: string[]): Promise<{ code: number; output: string }> {
+function runApiSuite(backend: 'filesystem' | 's3' | 'oss', files: string[]): Promise<{ code: number; output: string }> {
   return new Promise((done) => {
     execFile(
       process.execPath,
@@ -19,13 +20,13 @@ function runApiSuite(backend: 's3' | 'oss', files: string[]): Promise<{ code: nu
   });
 }
 
-describe('the API suite on object storage', () => {
+describe('the API suite on every stored backend', () => {
   let files: string[];
   before(async () => {
     files = (await readdir(API_TESTS)).filter((f) => f.endsWith('.test.js')).map((f) => join(API_TESTS, f));
   });
 
-  for (const backend of ['s3', 'oss'] as const) {
+  for (const backend of ['filesystem', 's3', 'oss'] as const) {
     it(`passes unchanged on the ${backend} driver`, async () => {
       const { code, output } = await runApiSuite(backend, files);
       expect(output, output).to.match(/\d+ passing/);

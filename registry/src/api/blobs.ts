@@ -1,7 +1,6 @@
 // /v2/<name>/blobs/<digest>: GET and HEAD (with Range), DELETE of the repository's link.
-import { Readable } from 'node:stream';
 import type Router from '@koa/router';
-import { formatDigest } from '../storage/digest.js';
+import { formatDigest, type Digest } from '../storage/digest.js';
 import { checkDigest } from '../storage/reference.js';
 import { authorize, deletable, repositoryAccess, writable } from './access.js';
 import type { RequestState, Services, Context } from './context.js';
@@ -9,27 +8,8 @@ import { parseRange } from './http-input.js';
 import { emptyBody } from './http-output.js';
 import { captures, type routePatterns } from './routes.js';
 
-/** The first `length` bytes of a stream; the rest is not read. */
-function take(source: Readable, length: number): Readable {
-  return Readable.from(
-    (async function* () {
-      let left = length;
-      try {
-        for await (const chunk of source as AsyncIterable<Buffer>) {
-          if (chunk.length >= left) {
-            yield chunk.subarray(0, left);
-            return;
-          }
-          left -= chunk.length;
-          yield chunk;
-        }
-      } finally {
-        source.destroy();
-      }
-    })(),
-    { objectMode: false },
-  );
-}
+/** What a blob answer carries that an error answer must not (a proxy would cache the error for a year). */
+const BLOB_HEADERS = ['Docker-Content-Digest', 'ETag', 'Accept-Ranges', 'Cache-Control', 'Content-Range'];
 
 export function registerBlobs(router: Router<RequestState>, services: Services, routes: ReturnType<typeof routePatterns>): void {
   const { store } = services;
@@ -41,10 +21,7 @@ export function registerBlobs(router: Router<RequestState>, services: Services, 
     await authorize(ctx, services, [repositoryAccess(name, 'pull')]);
     const size = await store.layers.stat(name, digest);
     const etag = `"${formatDigest(digest)}"`;
-    ctx.set('Docker-Content-Digest', formatDigest(digest));
-    ctx.set('ETag', etag);
-    ctx.set('Accept-Ranges', 'bytes');
-    ctx.set('Cache-Control', 'max-age=31536000');
+    ctx.set({ 'Docker-Content-Digest': formatDigest(digest), ETag: etag, 'Accept-Ranges': 'bytes', 'Cache-Control': 'max-age=31536000' });
     if (ctx.get('if-none-match') === etag) {
       ctx.status = 304;
       return;
@@ -57,19 +34,35 @@ export function registerBlobs(router: Router<RequestState>, services: Services, 
     }
     const range = parseRange(ctx.get('range') || undefined, size);
     ctx.type = 'application/octet-stream';
-    if (range) {
-      ctx.status = 206;
-      ctx.set('Content-Range', `bytes ${range.start}-${range.end}/${size}`);
-      ctx.length = range.end - range.start + 1;
-      if (ctx.method === 'GET') {
-        const source = await store.blobs.open(digest, range.start);
-        ctx.body = range.end === size - 1 ? source : take(source, range.end - range.start + 1);
+    const start = range?.start ?? 0;
+    const length = range ? range.end - range.start + 1 : size;
+    ctx.status = range ? 206 : 200;
+    if (range) ctx.set('Content-Range', `bytes ${range.start}-${range.end}/${size}`);
+    ctx.length = length;
+    if (ctx.method === 'GET') await send(ctx, digest, start, length);
+  }
+
+  /**
+   * Writes the bytes to the socket from reused buffers (Koa piping a stream would allocate every chunk), so Koa is
+   * told not to respond. A failure before the first byte is rendered as usual, without the blob's caching headers;
+   * one after it can only cut the connection, which the client sees as a short body.
+   */
+  async function send(ctx: Context, digest: Digest, start: number, length: number): Promise<void> {
+    const res = ctx.res;
+    ctx.respond = false;
+    try {
+      await store.blobs.send(digest, start, length, res);
+    } catch (err) {
+      if (!res.headersSent) {
+        ctx.respond = true;
+        for (const header of BLOB_HEADERS) ctx.remove(header);
+        throw err;
       }
-    } else {
-      ctx.status = 200;
-      ctx.length = size;
-      if (ctx.method === 'GET') ctx.body = await store.blobs.open(digest);
+      ctx.state.log.error({ err }, 'reading the blob failed mid-response; connection closed');
+      res.destroy();
+      return;
     }
+    if (!res.destroyed) res.end();
   }
 
   router.get(routes.blob, read);

@@ -1,8 +1,9 @@
 // The registry-wide content store under blobs/: every layer, config and manifest, addressed by digest.
 // Repositories see a blob only through their own links (see repository.ts).
-import type { Readable } from 'node:stream';
+import type { Writable } from 'node:stream';
 import { RegistryError } from '../errcode.js';
 import { formatDigest, type Digest } from './digest.js';
+import { copyStream } from './driver/copy-out.js';
 import { isNotFound, type StorageDriver } from './driver/driver.js';
 import { paths } from './paths.js';
 import { BoundedMap } from './bounded-map.js';
@@ -49,9 +50,15 @@ export class BlobStore {
     }
   }
 
-  async open(digest: Digest, offset = 0): Promise<Readable> {
+  /**
+   * Writes `length` bytes of the blob from `start` to `out`, which is left open. BLOB_UNKNOWN, before anything is
+   * written, when the blob vanished since it was stat'ed (a garbage collection ran in between).
+   */
+  async send(digest: Digest, start: number, length: number, out: Writable): Promise<void> {
+    const path = paths.blobData(digest);
     try {
-      return await this.driver.reader(paths.blobData(digest), offset);
+      if (this.driver.copyTo) await this.driver.copyTo(path, start, length, out);
+      else await copyStream(await this.driver.reader(path, start), length, out);
     } catch (err) {
       if (isNotFound(err)) {
         this.cache?.delete(formatDigest(digest));

@@ -1,6 +1,18 @@
 import { expect } from 'chai';
+import { randomBytes } from 'node:crypto';
+import { readdir, readlink, rm } from 'node:fs/promises';
+import { get as httpGet } from 'node:http';
+import { join } from 'node:path';
 import { startTestRegistry, type TestRegistry } from '../../helpers/registry.js';
 import { Client, errorOf, sha256 } from '../../helpers/oci.js';
+
+const MiB = 1 << 20;
+
+/** Targets of this process's open file descriptors (the registry under test runs in it). */
+async function openFiles(): Promise<string[]> {
+  const targets = await Promise.all((await readdir('/proc/self/fd')).map((fd) => readlink(`/proc/self/fd/${fd}`).catch(() => '')));
+  return targets.filter(Boolean);
+}
 
 describe('api: blobs', () => {
   let registry: TestRegistry;
@@ -95,11 +107,70 @@ describe('api: blobs', () => {
     }
   });
 
+  it('a blob of several read buffers comes back whole and in any range across their boundaries', async () => {
+    const big = randomBytes(5 * MiB + 123);
+    const bigDigest = await client.pushBlob('blobs/big', big);
+    const whole = await client.request('GET', `/v2/blobs/big/blobs/${bigDigest}`);
+    expect(whole.status).to.equal(200);
+    expect(sha256(Buffer.from(await whole.arrayBuffer()))).to.equal(bigDigest);
+    for (const [start, end] of [[2 * MiB - 1, 2 * MiB], [MiB, 4 * MiB + 7], [big.length - 3, big.length - 1]] as const) {
+      const res = await client.request('GET', `/v2/blobs/big/blobs/${bigDigest}`, { headers: { range: `bytes=${start}-${end}` } });
+      expect(res.status).to.equal(206);
+      expect(Buffer.from(await res.arrayBuffer()).equals(big.subarray(start, end + 1)), `${start}-${end}`).to.equal(true);
+    }
+  });
+
   it('an empty blob can be pushed and pulled', async () => {
     const empty = await client.pushBlob('blobs/empty', '');
     expect(empty).to.equal(sha256(''));
     const res = await client.request('GET', `/v2/blobs/empty/blobs/${empty}`);
     expect(res.status).to.equal(200);
     expect(res.headers.get('content-length')).to.equal('0');
+  });
+
+  describe('on local disk', () => {
+    let disk: TestRegistry;
+    let diskClient: Client;
+    before(async () => {
+      disk = await startTestRegistry({ storage: 'filesystem' });
+      diskClient = new Client(disk.url);
+    });
+    after(() => disk.stop());
+
+    it('a client that hangs up mid-download leaves no open file behind and the blob still serves', async () => {
+      const big = randomBytes(32 * MiB);
+      const bigDigest = await diskClient.pushBlob('disk/abandoned', big);
+      const before = await openFiles();
+      await new Promise<void>((resolve, reject) => {
+        const req = httpGet(`${disk.url}/v2/disk/abandoned/blobs/${bigDigest}`, { agent: false }, (res) => {
+          res.once('data', () => {
+            req.destroy();
+            resolve();
+          });
+        });
+        req.on('error', (err) => (req.destroyed ? undefined : reject(err)));
+      });
+      // The registry notices the closed socket asynchronously; give it a moment, then count its descriptors again.
+      let after = await openFiles();
+      for (let i = 0; i < 50 && after.length > before.length; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        after = await openFiles();
+      }
+      expect(after.filter((target) => target.includes('/blobs/sha256/')), 'blob files still open').to.deep.equal([]);
+      const res = await diskClient.request('GET', `/v2/disk/abandoned/blobs/${bigDigest}`);
+      expect(sha256(Buffer.from(await res.arrayBuffer()))).to.equal(bigDigest);
+    });
+
+    it('a blob whose file vanished after it was stat\'ed is 404 BLOB_UNKNOWN, without the blob\'s caching headers', async () => {
+      const gone = await diskClient.pushBlob('disk/vanished', 'soon gone');
+      expect((await diskClient.request('GET', `/v2/disk/vanished/blobs/${gone}`)).status).to.equal(200);
+      const hex = gone.slice('sha256:'.length);
+      await rm(join(disk.rootDir ?? '', `docker/registry/v2/blobs/sha256/${hex.slice(0, 2)}/${hex}/data`));
+      const res = await diskClient.request('GET', `/v2/disk/vanished/blobs/${gone}`);
+      expect(res.status).to.equal(404);
+      expect((await errorOf(res)).errors[0]?.code).to.equal('BLOB_UNKNOWN');
+      expect(res.headers.get('cache-control')).to.equal(null);
+      expect(res.headers.get('etag')).to.equal(null);
+    });
   });
 });

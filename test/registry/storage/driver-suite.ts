@@ -6,7 +6,7 @@
 // the root no longer lists it.
 import { expect } from 'chai';
 import { createHash, randomBytes } from 'node:crypto';
-import type { Readable } from 'node:stream';
+import { Writable, type Readable } from 'node:stream';
 import {
   InvalidOffsetError,
   InvalidPathError,
@@ -255,6 +255,63 @@ export function runDriverSuite(name: string, factory: () => Promise<DriverUnderT
           expect(read.equals(content.subarray(offsets[i])), `offset ${offsets[i]}`).to.equal(true);
         }
         await driver.delete(path);
+      });
+    });
+
+    describe('copyTo (the blob-serving fast path, when the driver offers it)', function () {
+      beforeEach(function () {
+        if (!driver.copyTo) this.skip();
+      });
+
+      it('copies each range exactly, across read-buffer boundaries, to a slow writer that holds every chunk until it takes it', async function () {
+        const path = `${root}/copy/blob`;
+        const content = await put(path, randomBytes(5 * MiB + 123));
+        const ranges: [number, number][] = [[0, content.length], [1, 5], [2 * MiB - 1, 3], [MiB + 3, content.length - MiB - 3], [content.length - 1, 1], [7, 0]];
+        for (const [offset, length] of ranges) {
+          // Copies a chunk only after a delay: a driver that refilled a buffer before this callback would show here.
+          const received: Buffer[] = [];
+          const out = new Writable({
+            write(chunk: Buffer, _encoding, callback) {
+              setTimeout(() => {
+                received.push(Buffer.from(chunk));
+                callback();
+              }, 5);
+            },
+          });
+          await driver.copyTo?.(path, offset, length, out);
+          expect(Buffer.concat(received).equals(content.subarray(offset, offset + length)), `range ${offset}+${length}`).to.equal(true);
+          expect(out.writableEnded, 'copyTo leaves out open').to.equal(false);
+        }
+        await driver.delete(path);
+      });
+
+      it('returns without error when the writer is destroyed mid-copy, and the file stays readable and deletable', async function () {
+        const path = `${root}/copy/abandoned`;
+        const content = await put(path, randomBytes(8 * MiB));
+        let chunks = 0;
+        const out = new Writable({
+          write(_chunk: Buffer, _encoding, callback) {
+            chunks += 1;
+            if (chunks === 1) setImmediate(() => out.destroy());
+            else callback();
+          },
+        });
+        await driver.copyTo?.(path, 0, content.length, out);
+        expect(chunks).to.equal(1);
+        expect((await readAll(await driver.reader(path))).equals(content)).to.equal(true);
+        await driver.delete(path);
+      });
+
+      it('of a missing path is PathNotFoundError, with nothing written', async function () {
+        let written = 0;
+        const out = new Writable({
+          write(chunk: Buffer, _encoding, callback) {
+            written += chunk.length;
+            callback();
+          },
+        });
+        await expectNotFound(async () => driver.copyTo?.(`${root}/missing`, 0, 10, out), `${root}/missing`);
+        expect(written).to.equal(0);
       });
     });
 

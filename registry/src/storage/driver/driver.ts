@@ -1,6 +1,6 @@
 // The storage driver contract, modelled on distribution's registry/storage/driver.
 // Backends move bytes under slash-separated absolute paths ("/docker/registry/v2/..."); they know nothing of images.
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 
 export interface FileInfo {
   path: string;
@@ -33,6 +33,12 @@ export interface StorageDriver {
   putContent(path: string, content: Buffer): Promise<void>;
   /** Streams the file from offset. Throws InvalidOffsetError past the end. */
   reader(path: string, offset?: number): Promise<Readable>;
+  /**
+   * Optional fast path for serving blobs: writes `length` bytes of the file from `offset` to `out` (not ended), with
+   * buffers reused rather than allocated per chunk. Throws PathNotFoundError before writing anything when the file is
+   * missing; returns early when `out` is closed by its reader. Callers fall back to reader() when a driver lacks it.
+   */
+  copyTo?(path: string, offset: number, length: number, out: Writable): Promise<void>;
   /** Opens a writer; with append, continues the content a closed writer left at path. */
   writer(path: string, append: boolean): Promise<FileWriter>;
   stat(path: string): Promise<FileInfo>;

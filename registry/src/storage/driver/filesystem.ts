@@ -5,7 +5,7 @@ import { once } from 'node:events';
 import { readFile as readFileCallback, stat as statCallback, type Stats, type WriteStream } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { promisify } from 'node:util';
 import type { FilesystemStorage } from '../../config/types.js';
 import {
@@ -16,11 +16,10 @@ import {
   type FileWriter,
   type StorageDriver,
 } from './driver.js';
+import { copyFileRange, READ_CHUNK } from './copy-out.js';
 import { childPath, walkTree, type Visit } from './walk.js';
 
 const NAME = 'filesystem';
-/** Large reads keep a blob GET near disk speed: 2 MiB served 2.1-2.3 GB/s to curl here, 1 MiB about 0.95 GB/s. */
-const READ_CHUNK = 2 << 20;
 /** Bytes a writer accepts ahead of the disk before write() waits: bounded memory, overlapped network and disk. */
 const WRITE_AHEAD = 1 << 20;
 /** stat calls in flight at once while walking a large directory. */
@@ -139,6 +138,21 @@ export class FilesystemDriver implements StorageDriver {
       }
     }
     return handle.createReadStream({ start: offset, highWaterMark: READ_CHUNK });
+  }
+
+  async copyTo(path: string, offset: number, length: number, out: Writable): Promise<void> {
+    checkPath(path, NAME);
+    let handle: FileHandle;
+    try {
+      handle = await open(this.full(path), 'r');
+    } catch (err) {
+      throw notFoundOr(err, path);
+    }
+    try {
+      await copyFileRange(handle, offset, length, out);
+    } finally {
+      await handle.close();
+    }
   }
 
   /** Writes straight into the file at path, as distribution does, so `_uploads/<uuid>/data` is shared with it. */

@@ -42,8 +42,9 @@ function guardWriter(driver: string, writer: FileWriter): FileWriter {
 
 export function guardDriver(driver: StorageDriver, metrics?: Metrics): StorageDriver {
   const guarded: Partial<StorageDriver> = {};
-  for (const operation of OPERATIONS) {
-    const original = driver[operation].bind(driver) as (...args: unknown[]) => Promise<unknown>;
+  const operations = driver.copyTo ? [...OPERATIONS, 'copyTo' as const] : OPERATIONS;
+  for (const operation of operations) {
+    const original = (driver[operation] as (...args: unknown[]) => Promise<unknown>).bind(driver);
     (guarded as Record<string, unknown>)[operation] = async (...args: unknown[]) => {
       const end = metrics?.storage.startTimer({ driver: driver.name, operation });
       try {
