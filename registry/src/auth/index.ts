@@ -1,20 +1,18 @@
-// Picks the access controller config.auth names; no auth section means an open registry.
+// Picks the access controller config.auth names; no auth section means an open registry. Each controller is loaded
+// only when named: the token controller's JWT and X.509 libraries alone cost an open registry several MiB of RSS.
 import type { AuthConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
 import type { AccessController } from './controller.js';
-import { createHtpasswdController } from './htpasswd.js';
-import { createSillyController } from './silly.js';
-import { createTokenController } from './token.js';
 
 export async function createAccessController(config: AuthConfig | undefined, logger: Logger): Promise<AccessController | undefined> {
   switch (config?.type) {
     case undefined:
       return undefined;
     case 'silly':
-      return createSillyController(config);
+      return (await import('./silly.js')).createSillyController(config);
     case 'htpasswd':
-      return createHtpasswdController(config, logger);
+      return (await import('./htpasswd.js')).createHtpasswdController(config, logger);
     case 'token':
-      return createTokenController(config, logger);
+      return (await import('./token.js')).createTokenController(config, logger);
   }
 }

@@ -3,6 +3,7 @@
 // kids, x5c chains, jwk headers, string or array audiences), and nothing either of them refuses.
 import { createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
+import { SIGNING_ALGORITHMS } from '../config/auth.js';
 import type { TokenAuth } from '../config/types.js';
 import type { Logger } from '../log.js';
 import { Challenge, formatScope, type Access, type AccessController, type AuthRequest, type Grant } from './controller.js';
@@ -14,11 +15,6 @@ const AUTOREDIRECT_PATH = '/auth/token/';
 /** distribution's token.Leeway: clock skew allowed on exp and nbf. */
 const LEEWAY_SECONDS = 60;
 
-/**
- * The signature algorithms verified: distribution 3's defaults minus HMAC (a shared secret, which the registry never
- * has: accepting HS* is how public keys get used as secrets) and EdDSA (jsonwebtoken cannot verify it).
- */
-export const SIGNING_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512'] as const;
 type SigningAlgorithm = (typeof SIGNING_ALGORITHMS)[number];
 
 const EC_ALGORITHM: Record<string, SigningAlgorithm> = { prime256v1: 'ES256', secp384r1: 'ES384', secp521r1: 'ES512' };
@@ -203,10 +199,6 @@ function grantedActions(access: unknown): Map<string, Set<string>> {
 
 /** Builds the controller for auth.token; a missing, unreadable or empty bundle throws naming the file and the key. */
 export async function createTokenController(config: TokenAuth, logger: Logger): Promise<AccessController> {
-  const unknown = (config.signingalgorithms ?? []).filter((alg) => !(SIGNING_ALGORITHMS as readonly string[]).includes(alg));
-  if (unknown.length > 0) {
-    throw new Error(`auth.token.signingalgorithms: unsupported ${unknown.join(', ')} (supported: ${SIGNING_ALGORITHMS.join(', ')})`);
-  }
   const trusted = await loadTrustedKeys(config.rootcertbundle, config.jwks);
   logger.info(
     { certificates: trusted.roots.length, keys: trusted.bySpki.size, issuer: config.issuer, service: config.service },

@@ -7,22 +7,18 @@ import { joinNames } from './storage.js';
 
 const AUTH_TYPES = ['silly', 'htpasswd', 'token'] as const;
 
-/** The JWS algorithms distribution's token verifier accepts. */
-const SIGNING_ALGORITHMS = [
-  'EdDSA',
-  'HS256',
-  'HS384',
-  'HS512',
-  'RS256',
-  'RS384',
-  'RS512',
-  'ES256',
-  'ES384',
-  'ES512',
-  'PS256',
-  'PS384',
-  'PS512',
-] as const;
+/**
+ * The signature algorithms the token verifier checks: distribution 3's defaults minus HMAC (a shared secret, which the
+ * registry never has: accepting HS* is how public keys get used as secrets) and EdDSA (jsonwebtoken cannot verify it).
+ */
+export const SIGNING_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512'] as const;
+
+/** Why an algorithm distribution knows is refused here, so the message says what to do instead. */
+function refusal(algorithm: string): string {
+  if (/^HS(256|384|512)$/.test(algorithm)) return `${algorithm} is an HMAC (shared-secret) algorithm; the registry verifies public-key signatures only`;
+  if (algorithm === 'EdDSA') return 'EdDSA cannot be verified by this registry';
+  return `${algorithm} is not a JWS algorithm`;
+}
 
 function readToken(s: Section): TokenAuth {
   const token: TokenAuth = {
@@ -38,9 +34,9 @@ function readToken(s: Section): TokenAuth {
   if (jwks !== undefined && jwks !== '') token.jwks = jwks;
   const algorithms = s.stringList('signingalgorithms');
   if (algorithms !== undefined) {
-    const unknown = algorithms.filter((a) => !(SIGNING_ALGORITHMS as readonly string[]).includes(a));
-    if (unknown.length > 0) {
-      s.error('signingalgorithms', `${joinNames(unknown)} not supported (use some of ${SIGNING_ALGORITHMS.join(', ')})`, s.originOf('signingalgorithms'));
+    const refused = algorithms.filter((a) => !(SIGNING_ALGORITHMS as readonly string[]).includes(a));
+    if (refused.length > 0) {
+      s.error('signingalgorithms', `${refused.map(refusal).join('; ')} (use some of ${SIGNING_ALGORITHMS.join(', ')})`, s.originOf('signingalgorithms'));
     }
     token.signingalgorithms = algorithms;
   }

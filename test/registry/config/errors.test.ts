@@ -108,10 +108,12 @@ describe('config: errors', () => {
       ]);
     });
 
-    it('refuses a token signing algorithm distribution does not know', () => {
-      const issues = issuesOf(`${MINIMAL}auth:\n  token: {realm: r, service: s, issuer: i, rootcertbundle: /c, signingalgorithms: [RS256, none]}\n`);
-      expect(issues).to.have.length(1);
-      expect(issues[0]).to.match(/^auth\.token\.signingalgorithms: none not supported \(use some of EdDSA, HS256, .*\) \[line 4\]$/);
+    it('refuses a token signing algorithm that is not JWS, an HMAC one (a public key used as a secret) and EdDSA, saying why', () => {
+      const issues = issuesOf(`${MINIMAL}auth:\n  token: {realm: r, service: s, issuer: i, rootcertbundle: /c, signingalgorithms: [RS256, none, HS256, EdDSA]}\n`);
+      expect(issues).to.deep.equal([
+        'auth.token.signingalgorithms: none is not a JWS algorithm; HS256 is an HMAC (shared-secret) algorithm; the registry verifies public-key signatures only; ' +
+          'EdDSA cannot be verified by this registry (use some of RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512) [line 4]',
+      ]);
     });
   });
 
