@@ -10,6 +10,7 @@ import { promisify, parseArgs } from 'node:util';
 import { runTool, toolPath } from '../test/helpers/tools.js';
 import { makeTempDir } from '../test/helpers/spawn.js';
 import { writeBlobFile, type BlobFile } from './lib/blobs.js';
+import { measureBarePush } from './lib/bare-push.js';
 import { measureCeilings } from './lib/ceilings.js';
 import { cpuMs, MiB, peakRss } from './lib/proc-status.js';
 import { startTarget, type OursOptions, type Target, type TargetName } from './lib/registries.js';
@@ -143,6 +144,8 @@ async function run(): Promise<void> {
   log(`bench: work dir ${workDir}; ${rounds} round(s) of ${selected.map((w) => w.name).join(', ')}`);
   const ceilings = await measureCeilings(workDir, sizes.bigBlob);
   log(`ceilings (MB/s): ${JSON.stringify(ceilings, (_k, v: unknown) => (typeof v === 'number' ? Math.round(v) : v))}`);
+  const barePush = await measureBarePush(workDir, await env.blobFile('bare', sizes.bigBlob));
+  log(`bare Node push (MB/s): ${Math.round(barePush)}`);
   if (profileDir) await mkdir(profileDir, { recursive: true });
   for (const name of ORDER) {
     targets.push(await startTarget(name, workDir, ours));
@@ -199,6 +202,7 @@ async function run(): Promise<void> {
     options: { rounds, quick: args.quick, only: args.only ?? null, cpuProfile: profileDir ?? null, registryCli: ours.cli ?? null },
     sizes,
     ceilings,
+    barePushMBps: barePush,
     rows,
     details,
     registryCpuMs: registryCpu,
@@ -210,6 +214,7 @@ async function run(): Promise<void> {
   process.stdout.write(table(rows));
   const notes = Object.entries(details).map(([name, perTarget]) => `${name}: ${JSON.stringify(perTarget)}`);
   process.stdout.write(`\nceilings (MB/s): sha256 ${ceilings.sha256.toFixed(0)}, disk write+fdatasync ${ceilings.diskWrite.toFixed(0)}, read ${ceilings.diskRead.toFixed(0)}, loopback ${ceilings.loopback.toFixed(0)}\n`);
+  process.stdout.write(`bare Node push (receive + sha256 + write + fdatasync, nothing else; best of 3): ${barePush.toFixed(0)} MB/s\n`);
   if (notes.length > 0) process.stdout.write(`${notes.join('\n')}\n`);
   log(`JSON written to ${args.json}`);
 }

@@ -5,7 +5,7 @@ import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { pseudoRandomBytes, pseudoRandomChunks } from '../../test/helpers/content.js';
-import { drain, header, withQuery, type Client } from './http.js';
+import { drain, header, withQuery, type Client, type Reply } from './http.js';
 
 export interface BlobFile {
   path: string;
@@ -57,15 +57,14 @@ async function startUpload(client: Client, repo: string): Promise<string> {
 /** POST, then one PUT carrying the whole blob: the monolithic upload every registry supports. */
 export async function pushMonolithic(client: Client, repo: string, blob: BlobFile | BlobBytes): Promise<void> {
   const location = await startUpload(client, repo);
+  await putFile(client, withQuery(location, 'digest', blob.digest), blob, [201]);
+}
+
+/** One PUT carrying the whole blob, streamed from its file (or its bytes). */
+export function putFile(client: Client, path: string, blob: BlobFile | BlobBytes, expect: number[]): Promise<Reply> {
   const isFile = 'path' in blob;
   const size = isFile ? blob.size : blob.bytes.length;
-  await client.call(
-    'PUT',
-    withQuery(location, 'digest', blob.digest),
-    [201],
-    { 'content-type': octetStream, 'content-length': size },
-    isFile ? fileRange(blob, 0, size) : blob.bytes,
-  );
+  return client.call('PUT', path, expect, { 'content-type': octetStream, 'content-length': size }, isFile ? fileRange(blob, 0, size) : blob.bytes);
 }
 
 /** POST, PATCHes of `chunkSize` bytes each following the Location they return, then a PUT with no body. */
