@@ -20,8 +20,12 @@ export function writeOut(out: Writable, chunk: Buffer): Promise<boolean> {
   });
 }
 
-/** Largest read; 2 MiB reads served 2.1-2.3 GB/s to curl here, 1 MiB about 0.95 GB/s. */
-export const READ_CHUNK = 2 << 20;
+/**
+ * Size of each of the two buffers. With reuse, small buffers stay in the CPU's cache: curl pulls of 256 MiB here
+ * ran 2.1-2.8 GB/s with 512 KiB (8 at once: 2.8-3.0 GB/s aggregate), no faster with 1 or 2 MiB, and 8 copies at
+ * once hold 8 MiB instead of 32.
+ */
+const COPY_BUFFER = 512 << 10;
 
 /**
  * Copies `length` bytes of an open file from `offset` through two buffers: while one is on its way to `out`, the next
@@ -29,7 +33,7 @@ export const READ_CHUNK = 2 << 20;
  * whatever the blob size or the reader's speed. Does not end `out`; rejects only when reading the file fails.
  */
 export async function copyFileRange(handle: FileHandle, offset: number, length: number, out: Writable): Promise<void> {
-  const size = Math.min(READ_CHUNK, Math.max(length, 1));
+  const size = Math.min(COPY_BUFFER, Math.max(length, 1));
   const buffers = [Buffer.allocUnsafe(size), Buffer.allocUnsafe(size)];
   let position = offset;
   let left = length;

@@ -16,10 +16,12 @@ import {
   type FileWriter,
   type StorageDriver,
 } from './driver.js';
-import { copyFileRange, READ_CHUNK } from './copy-out.js';
+import { copyFileRange } from './copy-out.js';
 import { childPath, walkTree, type Visit } from './walk.js';
 
 const NAME = 'filesystem';
+/** reader()'s stream chunks; 2 MiB streamed a blob to curl at 2.1-2.3 GB/s here, 1 MiB about 0.95 GB/s. */
+const READ_CHUNK = 2 << 20;
 /** Bytes a writer accepts ahead of the disk before write() waits: bounded memory, overlapped network and disk. */
 const WRITE_AHEAD = 1 << 20;
 /**
