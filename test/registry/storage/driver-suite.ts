@@ -14,6 +14,7 @@ import {
   type FileInfo,
   type StorageDriver,
 } from '../../../registry/src/storage/driver/driver.js';
+import { failureOf } from '../../helpers/failure.js';
 
 export interface DriverUnderTest {
   driver: StorageDriver;
@@ -33,17 +34,6 @@ async function sha256(stream: Readable): Promise<string> {
   const hash = createHash('sha256');
   for await (const chunk of stream as AsyncIterable<Buffer>) hash.update(chunk);
   return hash.digest('hex');
-}
-
-/** The error `run` rejects (or throws) with; fails the test if it succeeds. */
-async function failure(run: () => Promise<unknown>): Promise<Error> {
-  try {
-    await run();
-  } catch (err) {
-    expect(err).to.be.instanceOf(Error);
-    return err as Error;
-  }
-  expect.fail('expected the call to fail');
 }
 
 async function filesUnder(driver: StorageDriver, path: string): Promise<string[]> {
@@ -93,7 +83,7 @@ export function runDriverSuite(name: string, factory: () => Promise<DriverUnderT
     });
 
     async function expectNotFound(run: () => Promise<unknown>, path: string): Promise<void> {
-      const err = await failure(run);
+      const err = await failureOf(Error, run);
       expect(err, err.message).to.be.instanceOf(PathNotFoundError);
       expect((err as PathNotFoundError).path).to.equal(path);
       expect(err.message).to.include(driver.name);
@@ -150,7 +140,7 @@ export function runDriverSuite(name: string, factory: () => Promise<DriverUnderT
         await driver.putContent(valid, Buffer.from('keep'));
         for (const path of invalid) {
           for (const [method, call] of calls) {
-            const err = await failure(() => call(path));
+            const err = await failureOf(Error, () => call(path));
             expect(err, `${method}(${JSON.stringify(path)}): ${err.message}`).to.be.instanceOf(InvalidPathError);
             expect(err.message).to.include(driver.name);
           }
@@ -171,7 +161,7 @@ export function runDriverSuite(name: string, factory: () => Promise<DriverUnderT
           () => driver.delete('/'),
           () => driver.redirectURL('/', 'GET'),
         ];
-        for (const call of calls) expect(await failure(call)).to.be.instanceOf(InvalidPathError);
+        for (const call of calls) expect(await failureOf(Error, call)).to.be.instanceOf(InvalidPathError);
       });
     });
 
@@ -232,7 +222,7 @@ export function runDriverSuite(name: string, factory: () => Promise<DriverUnderT
         const path = `${root}/reader/short`;
         const content = await put(path, randomBytes(96));
         for (const offset of [content.length + 1, 10 * MiB, -1]) {
-          const err = await failure(() => driver.reader(path, offset));
+          const err = await failureOf(Error, () => driver.reader(path, offset));
           expect(err, err.message).to.be.instanceOf(InvalidOffsetError);
           expect((err as InvalidOffsetError).offset).to.equal(offset);
           expect((err as InvalidOffsetError).path).to.equal(path);
@@ -407,7 +397,7 @@ export function runDriverSuite(name: string, factory: () => Promise<DriverUnderT
           const writer = await driver.writer(path, false);
           await writer.write(Buffer.from('abc'));
           await writer[finish]();
-          await failure(() => writer.write(Buffer.from('more')));
+          await failureOf(Error, () => writer.write(Buffer.from('more')));
         }
         await expectNotFound(() => driver.stat(path), path);
       });
@@ -556,7 +546,7 @@ export function runDriverSuite(name: string, factory: () => Promise<DriverUnderT
       it('from below a file fails', async function () {
         const file = `${root}/notadir`;
         await put(file, 'x');
-        await failure(() => driver.move(`${file}/foo`, `${file}/bar`));
+        await failureOf(Error, () => driver.move(`${file}/foo`, `${file}/bar`));
         expect(await driver.getContent(file)).to.deep.equal(Buffer.from('x'));
         await driver.delete(file);
       });
@@ -634,7 +624,7 @@ export function runDriverSuite(name: string, factory: () => Promise<DriverUnderT
         const tree = `${root}/walk`;
         for (const name of layout) await put(`${tree}/${name}`, name);
         let visits = 0;
-        const err = await failure(() =>
+        const err = await failureOf(Error, () =>
           driver.walk(tree, () => {
             visits += 1;
             if (visits === 2) throw new Error('visit failed');

@@ -5,6 +5,7 @@ import { createOSSDriver, ossHost, ossSettings } from '../../../registry/src/sto
 import { S3Driver, StorageStartError } from '../../../registry/src/storage/driver/s3.js';
 import { freePort, s3Client, startS3rver, type S3Server } from '../../helpers/processes.js';
 import { runDriverSuite } from './driver-suite.js';
+import { failureOf } from '../../helpers/failure.js';
 
 const logger = createLogger({ level: 'error', formatter: 'json', fields: {} });
 
@@ -18,16 +19,6 @@ function configFor(s3: S3Server, extra: Partial<OSSStorage> = {}): OSSStorage {
     secure: false,
     ...extra,
   };
-}
-
-async function startFailure(run: () => Promise<unknown>): Promise<StorageStartError> {
-  try {
-    await run();
-  } catch (err) {
-    expect(err, String(err)).to.be.instanceOf(StorageStartError);
-    return err as StorageStartError;
-  }
-  expect.fail('expected the driver to refuse to start');
 }
 
 runDriverSuite('oss on s3rver through storage.oss.endpoint', async () => {
@@ -110,20 +101,20 @@ describe('oss storage driver', function () {
     });
 
     it('a missing bucket fails createOSSDriver naming storage.oss.bucket', async function () {
-      const err = await startFailure(() => createOSSDriver(configFor(s3, { bucket: 'absent' }), logger));
+      const err = await failureOf(StorageStartError, () => createOSSDriver(configFor(s3, { bucket: 'absent' }), logger));
       expect(err.configKey).to.equal('storage.oss.bucket');
       expect(err.message).to.match(/^storage\.oss\.bucket: bucket "absent" does not exist/);
     });
 
     it('an unknown access key fails createOSSDriver naming storage.oss.accesskeyid', async function () {
-      const err = await startFailure(() => createOSSDriver(configFor(s3, { accesskeyid: 'NOBODY' }), logger));
+      const err = await failureOf(StorageStartError, () => createOSSDriver(configFor(s3, { accesskeyid: 'NOBODY' }), logger));
       expect(err.configKey).to.equal('storage.oss.accesskeyid');
       expect(err.message).to.include('storage.oss.accesskeysecret');
     });
 
     it('an endpoint nobody listens on fails createOSSDriver naming storage.oss.endpoint', async function () {
       const port = await freePort();
-      const err = await startFailure(() => createOSSDriver(configFor(s3, { endpoint: `127.0.0.1:${port}` }), logger));
+      const err = await failureOf(StorageStartError, () => createOSSDriver(configFor(s3, { endpoint: `127.0.0.1:${port}` }), logger));
       expect(err.configKey).to.equal('storage.oss.endpoint');
       expect(err.message).to.include(`cannot reach http://127.0.0.1:${port}`);
     });

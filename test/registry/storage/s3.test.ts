@@ -9,6 +9,7 @@ import { createS3Driver, S3Driver, s3Settings, StorageStartError } from '../../.
 import { freePort, s3Client, startS3rver, type S3Server } from '../../helpers/processes.js';
 import { runDriverSuite } from './driver-suite.js';
 import { startRecordingProxy, type RecordingProxy } from './s3-recording-proxy.js';
+import { failureOf } from '../../helpers/failure.js';
 
 const MiB = 1 << 20;
 const logger = createLogger({ level: 'error', formatter: 'json', fields: {} });
@@ -52,16 +53,6 @@ async function startS3rverWithListPaging(): Promise<S3Server> {
     if (previous === undefined) delete process.env.NODE_OPTIONS;
     else process.env.NODE_OPTIONS = previous;
   }
-}
-
-async function startFailure(run: () => Promise<unknown>): Promise<StorageStartError> {
-  try {
-    await run();
-  } catch (err) {
-    expect(err, String(err)).to.be.instanceOf(StorageStartError);
-    return err as StorageStartError;
-  }
-  expect.fail('expected the driver to refuse to start');
 }
 
 runDriverSuite('s3 on s3rver (5 MiB parts)', async () => {
@@ -146,20 +137,20 @@ describe('s3 storage driver', function () {
 
   describe('start check', function () {
     it('a missing bucket fails createS3Driver naming storage.s3.bucket', async function () {
-      const err = await startFailure(() => createS3Driver(configFor(s3, { bucket: 'no-such-bucket' }), logger));
+      const err = await failureOf(StorageStartError, () => createS3Driver(configFor(s3, { bucket: 'no-such-bucket' }), logger));
       expect(err.configKey).to.equal('storage.s3.bucket');
       expect(err.message).to.match(/^storage\.s3\.bucket: bucket "no-such-bucket" does not exist at http:\/\/127\.0\.0\.1:\d+/);
     });
 
     it('an unknown access key fails createS3Driver naming storage.s3.accesskey', async function () {
-      const err = await startFailure(() => createS3Driver(configFor(s3, { accesskey: 'WRONGKEY' }), logger));
+      const err = await failureOf(StorageStartError, () => createS3Driver(configFor(s3, { accesskey: 'WRONGKEY' }), logger));
       expect(err.configKey).to.equal('storage.s3.accesskey');
       expect(err.message).to.include('InvalidAccessKeyId').and.include('storage.s3.secretkey');
     });
 
     it('an endpoint nobody listens on fails createS3Driver naming storage.s3.regionendpoint', async function () {
       const port = await freePort();
-      const err = await startFailure(() => createS3Driver(configFor(s3, { regionendpoint: `http://127.0.0.1:${port}` }), logger));
+      const err = await failureOf(StorageStartError, () => createS3Driver(configFor(s3, { regionendpoint: `http://127.0.0.1:${port}` }), logger));
       expect(err.configKey).to.equal('storage.s3.regionendpoint');
       expect(err.message).to.include(`cannot reach http://127.0.0.1:${port}`).and.include('ECONNREFUSED');
     });
