@@ -14,6 +14,7 @@ const packages = {
   skopeo: 'skopeo',
   umoci: 'umoci',
   podman: 'podman',
+  curl: 'curl',
 } as const;
 
 export type Tool = keyof typeof packages;
