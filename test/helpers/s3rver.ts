@@ -1,6 +1,6 @@
+import { fileURLToPath } from 'node:url';
 import { Client } from 'minio';
 import { startProcess, type ManagedProcess } from './spawn.js';
-import { s3rverScript } from './tools.js';
 
 /** s3rver 3.7.1: path-style S3 on 127.0.0.1, storing objects in the helper's temp dir. */
 export interface S3Server {
@@ -18,6 +18,9 @@ export interface S3Server {
   stop(): Promise<void>;
   createBucket(name: string): Promise<void>;
 }
+
+/** s3rver's CLI with its object writes made atomic (see the launcher). */
+const launcher = fileURLToPath(new URL('./s3rver-launcher.js', import.meta.url));
 
 // s3rver accepts only this key pair.
 const key = 'S3RVER';
@@ -49,7 +52,7 @@ export async function startS3rver(opts: { bucket?: string; extraBuckets?: string
     // Every bucket name follows its own flag: s3rver reads the words after a name as bucket config files.
     // s3rver's continuation tokens use DES, which Node 20's OpenSSL refuses without the legacy provider: any listing
     // longer than one page would answer 500.
-    args: ['--openssl-legacy-provider', s3rverScript(), '-d', opts.dataDir ?? 'data', '-a', '127.0.0.1', '-p', String(opts.port ?? 0), ...buckets.flatMap((b) => ['--configure-bucket', b])],
+    args: ['--openssl-legacy-provider', launcher, '-d', opts.dataDir ?? 'data', '-a', '127.0.0.1', '-p', String(opts.port ?? 0), ...buckets.flatMap((b) => ['--configure-bucket', b])],
     ready: async (p) => listening.test(await p.readLog()),
   });
   const port = Number(listening.exec(await proc.readLog())?.[1]);

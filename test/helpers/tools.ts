@@ -1,6 +1,5 @@
 import { execFile } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
-import { createRequire } from 'node:module';
 import { promisify } from 'node:util';
 
 /** Environment additions for a child: an `undefined` value removes the variable (Node's spawn skips undefined). */
@@ -28,11 +27,6 @@ export function toolPath(tool: Tool): string {
     throw new Error(`${path} is missing: apt-get install -y ${packages[tool]}`);
   }
   return path;
-}
-
-/** The s3rver CLI script, run with `node` so the server lives in its own process and can be stopped by PID. */
-export function s3rverScript(): string {
-  return createRequire(import.meta.url).resolve('s3rver/bin/s3rver.js');
 }
 
 /** `process.env` with a patch applied. */
