@@ -6,10 +6,11 @@ import { formatTable } from '../gc/table.js';
 import { formatBytes } from '../gc/units.js';
 import { CommandError, type Command } from './command.js';
 
-const USAGE = 'registry du [--json] <config.yml>';
+const ARGS = '[--json] <config.yml>';
+const USAGE = `registry du ${ARGS}`;
 
 export const du: Command = {
-  usage: '[--json] <config.yml>',
+  usage: ARGS,
   summary: 'bytes per repository, split into its own and shared with others, and what garbage-collect would free (offline)',
   async run(args) {
     const { values, positionals } = parseCommandArgs(args, { json: { type: 'boolean', default: false } }, USAGE);

@@ -7,7 +7,8 @@ import { parseCommandArgs, withStorage } from '../gc/offline.js';
 import { formatBytes } from '../gc/units.js';
 import { CommandError, type Command } from './command.js';
 
-const USAGE = 'registry garbage-collect [--dry-run] [--delete-untagged] [--min-age DURATION] [--quiet] <config.yml>';
+const ARGS = '[--dry-run] [--delete-untagged] [--min-age DURATION] [--quiet] <config.yml>';
+const USAGE = `registry garbage-collect ${ARGS}`;
 const DEFAULT_MIN_AGE = '1h';
 /** A long run over a big bucket shows it is alive this often, without flooding a terminal. */
 const PROGRESS_EVERY_MS = 1000;
@@ -90,7 +91,7 @@ function formatSummary(s: GcSummary, minAge: string): string {
 }
 
 export const garbageCollect: Command = {
-  usage: '[--dry-run] [--delete-untagged] [--min-age DURATION] [--quiet] <config.yml>',
+  usage: ARGS,
   summary: `delete blobs no manifest references (with --delete-untagged, untagged manifests too); blobs younger than --min-age (default ${DEFAULT_MIN_AGE}) are kept; see docs/maintenance.md`,
   async run(args) {
     const { values, positionals } = parseCommandArgs(

@@ -7,7 +7,8 @@ import { formatBytes } from '../gc/units.js';
 import { MEDIA_TYPES } from '../storage/manifest.js';
 import { CommandError, type Command } from './command.js';
 
-const USAGE = 'registry list [--json] [<repository>] <config.yml>';
+const ARGS = '[--json] [<repository>] <config.yml>';
+const USAGE = `registry list ${ARGS}`;
 
 const SHORT_TYPES: Record<string, string> = {
   [MEDIA_TYPES.ociManifest]: 'oci-image',
@@ -25,7 +26,7 @@ function row(repository: string, t: TagListing): string[] {
 }
 
 export const list: Command = {
-  usage: '[--json] [<repository>] <config.yml>',
+  usage: ARGS,
   summary: "list repositories, their tags and each tag's digest, media type, platforms and size, from storage (offline)",
   async run(args) {
     const { values, positionals } = parseCommandArgs(args, { json: { type: 'boolean', default: false } }, USAGE);

@@ -7,10 +7,11 @@ import { BLOB_CONCURRENCY, migrate } from '../migrate/migrate.js';
 import { formatSummary, isProblem, itemLine, ProgressReporter } from '../migrate/report.js';
 import { CommandError, type Command } from './command.js';
 
-const USAGE = 'registry migrate [--dry-run] [--quiet] [--concurrency N] <from.yml> <to.yml>';
+const ARGS = '[--dry-run] [--quiet] [--concurrency N] <from.yml> <to.yml>';
+const USAGE = `registry migrate ${ARGS}`;
 
 export const migrateCommand: Command = {
-  usage: '[--dry-run] [--quiet] [--concurrency N] <from.yml> <to.yml>',
+  usage: ARGS,
   summary: 'copy every repository (blobs, manifests, tags, links) from the storage of from.yml to that of to.yml; resumable, each blob verified; see docs/migrate.md',
   async run(args) {
     const { values, positionals } = parseCommandArgs(

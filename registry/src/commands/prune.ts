@@ -7,7 +7,8 @@ import { pruneRegistry, type PruneEvent, type PruneSummary } from '../retention/
 import { CommandError, type Command } from './command.js';
 import { garbageCollect } from './garbage-collect.js';
 
-const USAGE = 'registry prune --keep N [--repo GLOB]... [--dry-run] [--no-gc] <config.yml>';
+const ARGS = '--keep N [--repo GLOB]... [--dry-run] [--no-gc] <config.yml>';
+const USAGE = `registry prune ${ARGS}`;
 
 /** A line per event; none for a repository with nothing to drop (a registry has many). */
 function describe(event: PruneEvent, dryRun: boolean): string | undefined {
@@ -40,7 +41,7 @@ function summaryLine(s: PruneSummary): string {
 }
 
 export const prune: Command = {
-  usage: '--keep N [--repo GLOB]... [--dry-run] [--no-gc] <config.yml>',
+  usage: ARGS,
   summary: 'keep the N most recently pushed tags of each repository, delete the manifests only older tags need, then garbage-collect; see docs/maintenance-schedule.md',
   async run(args) {
     const { values, positionals } = parseCommandArgs(
