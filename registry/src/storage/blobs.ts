@@ -3,7 +3,7 @@
 import type { Writable } from 'node:stream';
 import { RegistryError } from '../errcode.js';
 import { formatDigest, type Digest } from './digest.js';
-import { copyStream } from './driver/copy-out.js';
+import { copyOut } from './driver/copy-out.js';
 import { isNotFound, type StorageDriver } from './driver/driver.js';
 import { paths } from './paths.js';
 import { BoundedMap } from './bounded-map.js';
@@ -57,8 +57,7 @@ export class BlobStore {
   async send(digest: Digest, start: number, length: number, out: Writable): Promise<void> {
     const path = paths.blobData(digest);
     try {
-      if (this.driver.copyTo) await this.driver.copyTo(path, start, length, out);
-      else await copyStream(await this.driver.reader(path, start), length, out);
+      await copyOut(this.driver, path, start, length, out);
     } catch (err) {
       if (isNotFound(err)) {
         this.cache?.delete(formatDigest(digest));

@@ -14,6 +14,7 @@ import {
   type FileInfo,
   type StorageDriver,
 } from '../../../registry/src/storage/driver/driver.js';
+import { copyOut } from '../../../registry/src/storage/driver/copy-out.js';
 import { failureOf } from '../../helpers/failure.js';
 
 export interface DriverUnderTest {
@@ -248,11 +249,7 @@ export function runDriverSuite(name: string, factory: () => Promise<DriverUnderT
       });
     });
 
-    describe('copyTo (the blob-serving fast path, when the driver offers it)', function () {
-      beforeEach(function () {
-        if (!driver.copyTo) this.skip();
-      });
-
+    describe(`copyOut (how blobs are served: the driver's copyTo where it has one, its reader otherwise)`, function () {
       it('copies each range exactly, across read-buffer boundaries, to a slow writer that holds every chunk until it takes it', async function () {
         const path = `${root}/copy/blob`;
         const content = await put(path, randomBytes(5 * MiB + 123));
@@ -268,9 +265,9 @@ export function runDriverSuite(name: string, factory: () => Promise<DriverUnderT
               }, 5);
             },
           });
-          await driver.copyTo?.(path, offset, length, out);
+          await copyOut(driver, path, offset, length, out);
           expect(Buffer.concat(received).equals(content.subarray(offset, offset + length)), `range ${offset}+${length}`).to.equal(true);
-          expect(out.writableEnded, 'copyTo leaves out open').to.equal(false);
+          expect(out.writableEnded, 'copyOut leaves out open').to.equal(false);
         }
         await driver.delete(path);
       });
@@ -286,7 +283,7 @@ export function runDriverSuite(name: string, factory: () => Promise<DriverUnderT
             else callback();
           },
         });
-        await driver.copyTo?.(path, 0, content.length, out);
+        await copyOut(driver, path, 0, content.length, out);
         expect(chunks).to.equal(1);
         expect((await readAll(await driver.reader(path))).equals(content)).to.equal(true);
         await driver.delete(path);
@@ -300,7 +297,7 @@ export function runDriverSuite(name: string, factory: () => Promise<DriverUnderT
             callback();
           },
         });
-        await expectNotFound(async () => driver.copyTo?.(`${root}/missing`, 0, 10, out), `${root}/missing`);
+        await expectNotFound(() => copyOut(driver, `${root}/missing`, 0, 10, out), `${root}/missing`);
         expect(written).to.equal(0);
       });
     });

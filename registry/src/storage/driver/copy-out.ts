@@ -3,6 +3,16 @@
 // of the main thread in GC and made RSS grow with bytes served.
 import type { FileHandle } from 'node:fs/promises';
 import type { Readable, Writable } from 'node:stream';
+import type { StorageDriver } from './driver.js';
+
+/**
+ * Writes `length` bytes of the file at `path` from `offset` to `out`, which is left open: through the driver's copyTo
+ * where it has one, else through its reader.
+ */
+export async function copyOut(driver: StorageDriver, path: string, offset: number, length: number, out: Writable): Promise<void> {
+  if (driver.copyTo) await driver.copyTo(path, offset, length, out);
+  else await copyStream(await driver.reader(path, offset), length, out);
+}
 
 /**
  * Writes chunk and waits until `out` has handed it on (the socket took it), so the caller may reuse the buffer.
@@ -58,7 +68,7 @@ export async function copyFileRange(handle: FileHandle, offset: number, length: 
 }
 
 /** The same for a backend that only offers a stream: `length` bytes of it to `out`, one chunk in flight at a time. */
-export async function copyStream(source: Readable, length: number, out: Writable): Promise<void> {
+async function copyStream(source: Readable, length: number, out: Writable): Promise<void> {
   let left = length;
   try {
     for await (const chunk of source as AsyncIterable<Buffer>) {
