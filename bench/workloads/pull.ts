@@ -47,15 +47,15 @@ export function pullWorkload(sizes: Sizes): Workload {
         started = performance.now();
         const all = await Promise.all(Array.from({ length: n }, () => pullBlob(client, REPO, digest)));
         const concurrent = mbPerSecond(all.reduce((a, b) => a + b, 0), performance.now() - started);
-        // The same pulls by curl (C, one process each), which costs the shared cores less than a Node client does:
-        // the Node client's own ceiling shows in the rows above, curl's rows are nearer the server's speed.
+        // The same pulls by curl (C, one process each), which takes less of the 2 cores the registry shares with its
+        // client than a Node client does, so its rows are nearer the server's own speed.
         const url = `${target.url}/v2/${REPO}/blobs/${digest}`;
         const byCurl = await curlGet(url);
         started = performance.now();
         const allByCurl = await Promise.all(Array.from({ length: n }, () => curlGet(url)));
         const concurrentByCurl = mbPerSecond(allByCurl.reduce((a, b) => a + b.bytes, 0), performance.now() - started);
-        const sizes = [got, ...all, byCurl.bytes, ...allByCurl.map((c) => c.bytes)];
-        if (sizes.some((bytes) => bytes !== size)) throw new Error(`pull: expected ${size} bytes, got ${sizes.join(', ')}`);
+        const received = [got, ...all, byCurl.bytes, ...allByCurl.map((c) => c.bytes)];
+        if (received.some((bytes) => bytes !== size)) throw new Error(`pull: expected ${size} bytes, got ${received.join(', ')}`);
         return { values: { pull: single, 'pull-concurrent': concurrent, 'pull-curl': byCurl.mbPerSecond, 'pull-curl-concurrent': concurrentByCurl } };
       } finally {
         client.close();

@@ -18,7 +18,7 @@ export async function copyOut(driver: StorageDriver, path: string, offset: numbe
  * Writes chunk and waits until `out` has handed it on (the socket took it), so the caller may reuse the buffer.
  * False when `out` was closed or failed first: the reader went away and there is nothing left to do.
  */
-export function writeOut(out: Writable, chunk: Buffer): Promise<boolean> {
+function writeOut(out: Writable, chunk: Buffer): Promise<boolean> {
   if (out.destroyed || out.writableEnded) return Promise.resolve(false);
   return new Promise((resolve) => {
     const closed = () => resolve(false);
