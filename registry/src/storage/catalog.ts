@@ -7,17 +7,23 @@ import { paths } from './paths.js';
 import { isValidName } from './reference.js';
 
 const PAGE = 1000;
+/** Repository directories listed ahead of the walk: it is one small listing per repository, so it waits on latency. */
+const READ_AHEAD = 16;
 
-/** distribution's path order: compare component by component, so "a/b" sorts before "a-b". */
-export function comparePaths(a: string, b: string): number {
-  const pa = a.split('/');
-  const pb = b.split('/');
-  for (let i = 0; i < Math.min(pa.length, pb.length); i++) {
-    const x = pa[i] as string;
-    const y = pb[i] as string;
-    if (x !== y) return x < y ? -1 : 1;
-  }
-  return pa.length - pb.length;
+/**
+ * A function giving the result of start(items[i]), having started the calls for the next `window` items so that
+ * their latencies overlap. A call that is never asked for may fail unobserved.
+ */
+function readAhead<T, R>(items: readonly T[], start: (item: T) => Promise<R>, window: number): (i: number) => Promise<R> {
+  const started: Promise<R>[] = [];
+  return (i) => {
+    for (let j = started.length; j < Math.min(items.length, i + window); j++) {
+      const call = start(items[j] as T);
+      call.catch(() => undefined);
+      started.push(call);
+    }
+    return started[i] as Promise<R>;
+  };
 }
 
 export class Catalog {
@@ -38,46 +44,56 @@ export class Catalog {
 
   /**
    * Appends repositories at or below dir to out, in path order. `bound` is what remains of `last` at this level:
-   * undefined means no bound; [] means dir itself is `last`, so only its descendants come after it.
+   * undefined means no bound; [] means dir itself is `last`, so only its descendants come after it. `firstPage` is
+   * dir's first page of children when the caller already asked for it.
    */
-  private async visit(dir: string, name: string, bound: string[] | undefined, out: string[], limit: number): Promise<void> {
-    if (name !== '' && bound === undefined && (await this.isRepository(dir))) out.push(name);
+  private async visit(dir: string, name: string, bound: string[] | undefined, out: string[], limit: number, firstPage?: Promise<string[]>): Promise<void> {
+    if (bound === undefined) {
+      const first = await (firstPage ?? this.page(dir, ''));
+      if (name !== '' && (await this.holdsImages(dir, first))) out.push(name);
+      return this.children(dir, name, first, out, limit);
+    }
     let after = '';
-    if (bound && bound.length > 0) {
+    if (bound.length > 0) {
       const [first, ...rest] = bound as [string, ...string[]];
       // `last` comes from the client: a component that is not a valid name was never stored, so there is nothing
       // below it to list, and it must not become a storage path.
-      if (isValidName(first)) await this.visit(`${dir}/${first}`, name === '' ? first : `${name}/${first}`, rest, out, limit).catch(ignoreMissing);
+      if (isValidName(first)) await this.visit(`${dir}/${first}`, name === '' ? first : `${name}/${first}`, rest, out, limit);
       after = first;
     }
-    while (out.length < limit) {
-      let children: string[];
-      try {
-        children = await this.driver.listPage(dir, after, PAGE);
-      } catch (err) {
-        if (isNotFound(err)) return;
-        throw err;
-      }
-      for (const child of children) {
+    if (out.length < limit) await this.children(dir, name, await this.page(dir, after), out, limit);
+  }
+
+  /** Visits the children of dir from `page` on, page after page, until `limit` names are out. */
+  private async children(dir: string, name: string, page: string[], out: string[], limit: number): Promise<void> {
+    for (;;) {
+      const names = page.filter((child) => !child.startsWith('_'));
+      const firstPageOf = readAhead(names, (child) => this.page(`${dir}/${child}`, ''), READ_AHEAD);
+      for (const [i, child] of names.entries()) {
         if (out.length >= limit) return;
-        if (child.startsWith('_')) continue;
-        await this.visit(`${dir}/${child}`, name === '' ? child : `${name}/${child}`, undefined, out, limit);
+        await this.visit(`${dir}/${child}`, name === '' ? child : `${name}/${child}`, undefined, out, limit, firstPageOf(i));
       }
-      if (children.length < PAGE) return;
-      after = children[children.length - 1] as string;
+      if (page.length < PAGE || out.length >= limit) return;
+      page = await this.page(dir, page[page.length - 1] as string);
     }
   }
 
-  private async isRepository(dir: string): Promise<boolean> {
-    // "_layers" and "_manifests" sort right after "_", before any lowercase repository component.
-    const first = await this.driver.listPage(dir, '_', 2).catch((err: unknown): string[] => {
+  /** One page of dir's children after `after`; none when dir does not exist. */
+  private async page(dir: string, after: string): Promise<string[]> {
+    try {
+      return await this.driver.listPage(dir, after, PAGE);
+    } catch (err) {
       if (isNotFound(err)) return [];
       throw err;
-    });
-    return first.includes('_layers') || first.includes('_manifests');
+    }
   }
-}
 
-function ignoreMissing(err: unknown): void {
-  if (!isNotFound(err)) throw err;
+  /** Whether dir holds _layers or _manifests, seen in its first page of children when that page reaches them. */
+  private async holdsImages(dir: string, first: string[]): Promise<boolean> {
+    if (first.includes('_layers') || first.includes('_manifests')) return true;
+    // Names starting with a digit sort before "_": a full page of them has not reached the "_" names yet.
+    if (first.length < PAGE || (first[first.length - 1] as string) > '_') return false;
+    const after = await this.page(dir, '_');
+    return after.includes('_layers') || after.includes('_manifests');
+  }
 }
