@@ -3,10 +3,10 @@
 // in-memory blob descriptor cache that distribution's packaged config.yml turns on.
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { startDistribution, writeDistributionConfig, type DistributionOptions } from '../../test/helpers/distribution.js';
 import { freePort, withPortRetry } from '../../test/helpers/ports.js';
 import { httpReady, makeTempDir, startProcess, type ManagedProcess } from '../../test/helpers/spawn.js';
+import { REGISTRY_CLI } from '../../test/helpers/registry-cli.js';
 
 export type TargetName = 'ours' | 'distribution';
 
@@ -17,7 +17,6 @@ export interface Target {
   readonly process: ManagedProcess;
 }
 
-const registryCli = fileURLToPath(new URL('../../registry/src/cli.js', import.meta.url));
 
 function settings(rootDir: string): DistributionOptions {
   return { rootDir, configExtra: { storage: { cache: { blobdescriptor: 'inmemory' } } } };
@@ -38,7 +37,7 @@ async function launchOurs(rootDir: string, opts: OursOptions): Promise<Target> {
   const proc = await startProcess({
     name: 'registry',
     command: process.execPath,
-    args: [...(opts.nodeFlags ?? []), opts.cli ?? registryCli, 'serve', configPath],
+    args: [...(opts.nodeFlags ?? []), opts.cli ?? REGISTRY_CLI, 'serve', configPath],
     dir,
     ready: httpReady(`${url}/v2/`),
   });

@@ -10,7 +10,7 @@ import type { EnvPatch } from '../helpers/tools.js';
 
 // dist/test/bootstrap/ -> dist/bootstrap/src/cli.js
 export const BOOTSTRAP_CLI = fileURLToPath(new URL('../../bootstrap/src/cli.js', import.meta.url));
-export const REGISTRY_CLI = fileURLToPath(new URL('../../registry/src/cli.js', import.meta.url));
+export { REGISTRY_CLI } from '../helpers/registry-cli.js';
 export const TEMPLATE = resolve(fileURLToPath(new URL('../../../etc/config.yml', import.meta.url)));
 
 /** A place for one bootstrap "container": its data volume, rendered config, and the port its registry listens on. */

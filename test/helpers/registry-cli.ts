@@ -1,7 +1,9 @@
 // Runs the built `registry` command as an SA would, to completion, with its exit code and output.
 import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 
-export const REGISTRY_CLI = new URL('../../registry/src/cli.js', import.meta.url).pathname;
+/** The built registry command (dist/registry/src/cli.js), for tests and the bench that run it as a process. */
+export const REGISTRY_CLI = fileURLToPath(new URL('../../registry/src/cli.js', import.meta.url));
 
 export interface CommandRun {
   code: number;

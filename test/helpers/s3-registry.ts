@@ -1,13 +1,12 @@
 // Registry processes on S3 (s3rver), as an operator runs them: `registry serve config.yml` with storage.s3.
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { freePort } from './ports.js';
 import { httpReady, startNodeProcess, type ManagedProcess } from './processes.js';
 import type { S3Server } from './s3rver.js';
+import { REGISTRY_CLI } from './registry-cli.js';
 
-const CLI = fileURLToPath(new URL('../../registry/src/cli.js', import.meta.url));
 
 /** The storage section (distribution's keys) for a bucket on this s3rver. */
 export function s3Storage(s3: Pick<S3Server, 'endpoint' | 'accessKey' | 'secretKey' | 'bucket'>, redirect: boolean): Record<string, unknown> {
@@ -48,6 +47,6 @@ export async function startS3RegistryProcess(dir: string, name: string, storage:
   };
   await writeFile(configPath, stringify(config));
   const url = `http://127.0.0.1:${port}`;
-  const proc = await startNodeProcess(CLI, ['serve', configPath], {}, httpReady(`${url}/v2/`, (res) => res.status === 200), { name });
+  const proc = await startNodeProcess(REGISTRY_CLI, ['serve', configPath], {}, httpReady(`${url}/v2/`, (res) => res.status === 200), { name });
   return { url, proc };
 }

@@ -3,16 +3,16 @@ import { expect } from 'chai';
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { httpReady, startNodeProcess } from '../helpers/processes.js';
+import { REGISTRY_CLI } from '../helpers/registry-cli.js';
 
-const CLI = resolve('dist/registry/src/cli.js');
 const run = promisify(execFile);
 
 async function registry(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { env: { ...process.env, ...env } });
+    const { stdout, stderr } = await run(process.execPath, [REGISTRY_CLI, ...args], { env: { ...process.env, ...env } });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const failed = err as { code: number; stdout: string; stderr: string };
@@ -20,7 +20,7 @@ async function registry(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ 
   }
 }
 
-describe('registry CLI', () => {
+describe('registry REGISTRY_CLI', () => {
   let dir: string;
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'registry-cli-'));
@@ -64,7 +64,7 @@ describe('registry CLI', () => {
     await writeFile(file, `version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: ${join(dir, 'data')}\nhttp:\n  addr: 127.0.0.1:0\n`);
     const { freePort } = await import('../helpers/ports.js');
     const port = await freePort();
-    const proc = await startNodeProcess(CLI, ['serve', file], { REGISTRY_HTTP_ADDR: `127.0.0.1:${port}` }, httpReady(`http://127.0.0.1:${port}/v2/`));
+    const proc = await startNodeProcess(REGISTRY_CLI, ['serve', file], { REGISTRY_HTTP_ADDR: `127.0.0.1:${port}` }, httpReady(`http://127.0.0.1:${port}/v2/`));
     try {
       const res = await fetch(`http://127.0.0.1:${port}/v2/`);
       expect(res.status).to.equal(200);

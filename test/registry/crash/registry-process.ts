@@ -3,12 +3,11 @@
 import { readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { freePort } from '../../helpers/ports.js';
 import { httpReady, startNodeProcess, type ManagedProcess } from '../../helpers/processes.js';
+import { REGISTRY_CLI } from '../../helpers/registry-cli.js';
 
-const CLI = fileURLToPath(new URL('../../../registry/src/cli.js', import.meta.url));
 
 export interface RegistrySite {
   /** http://127.0.0.1:PORT, the same for every process started on this site. */
@@ -38,7 +37,7 @@ export async function registrySite(dir: string, rootDir = join(dir, 'data')): Pr
     url,
     rootDir,
     configPath,
-    start: () => startNodeProcess(CLI, ['serve', configPath], {}, httpReady(`${url}/v2/`, (res) => res.status === 200), { name: 'registry' }),
+    start: () => startNodeProcess(REGISTRY_CLI, ['serve', configPath], {}, httpReady(`${url}/v2/`, (res) => res.status === 200), { name: 'registry' }),
   };
 }
 

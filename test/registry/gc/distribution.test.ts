@@ -17,11 +17,11 @@ import { promisify } from 'node:util';
 import { Client } from '../../helpers/oci.js';
 import { distributionGarbageCollect, startDistribution, stopAll, writeDistributionConfig, type Distribution } from '../../helpers/processes.js';
 import { layout, pushTagless, removedFiles, seedTagged, snapshotTree } from './fixtures.js';
+import { REGISTRY_CLI } from '../../helpers/registry-cli.js';
 
-const CLI = new URL('../../../registry/src/cli.js', import.meta.url).pathname;
 
 async function ourCollector(configPath: string, flags: string[]): Promise<string> {
-  const { stdout } = await promisify(execFile)(process.execPath, [CLI, 'garbage-collect', '--min-age', '0s', ...flags, configPath]);
+  const { stdout } = await promisify(execFile)(process.execPath, [REGISTRY_CLI, 'garbage-collect', '--min-age', '0s', ...flags, configPath]);
   return stdout;
 }
 

@@ -12,8 +12,8 @@ import { Client } from '../../helpers/oci.js';
 import { writeDistributionConfig } from '../../helpers/processes.js';
 import { startTestRegistry, type TestRegistry } from '../../helpers/registry.js';
 import { layout, snapshotTree } from './fixtures.js';
+import { REGISTRY_CLI } from '../../helpers/registry-cli.js';
 
-const CLI = new URL('../../../registry/src/cli.js', import.meta.url).pathname;
 
 describe('gc: skopeo push, DELETE, read-only restart, garbage-collect, skopeo copy back', function () {
   this.timeout(180_000);
@@ -68,7 +68,7 @@ describe('gc: skopeo push, DELETE, read-only restart, garbage-collect, skopeo co
       (err: Error) => err.message,
     );
     expect(refused).to.contain('read-only');
-    const { stdout } = await promisify(execFile)(process.execPath, [CLI, 'garbage-collect', '--delete-untagged', '--min-age', '0s', configPath]);
+    const { stdout } = await promisify(execFile)(process.execPath, [REGISTRY_CLI, 'garbage-collect', '--delete-untagged', '--min-age', '0s', configPath]);
     expect(stdout).to.contain('deleted 0 manifests, 3 blobs');
     const afterGc = await snapshotTree(root);
     const own = doomed.manifest.layers[1]?.digest as string;
