@@ -12,8 +12,10 @@ import { copyBlob, isAvailable, type BlobOutcome } from './copy-blob.js';
 import { copyLink } from './copy-link.js';
 import { readSourceRepository, type SourceRepository } from './source.js';
 
-/** Blobs streamed at once: enough to hide an object store's latency, few enough to keep memory flat. */
-/** Blob copies at once unless --concurrency says otherwise. */
+/**
+ * Blobs streamed at once unless --concurrency says otherwise: enough to hide an object store's latency, few enough to
+ * keep memory flat.
+ */
 export const BLOB_CONCURRENCY = 4;
 
 export type LinkKind = 'layer link' | 'manifest' | 'referrer' | 'tag history' | 'tag';
