@@ -2,13 +2,13 @@
 # Installs what the registry and its tests need on Debian 12 with Node 20, then builds.
 #   scripts/setup.sh          npm dependencies and the build (enough to run the registry)
 #   scripts/setup.sh --test   also the Debian packages the tests and the bench drive: skopeo, umoci, podman, etcd,
-#                             distribution 2.8, curl
+#                             distribution 2.8, curl, redis, haproxy, containerd
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if [ "${1:-}" = "--test" ]; then
   need=()
-  for pkg in skopeo umoci podman buildah etcd-server etcd-client docker-registry curl; do
+  for pkg in skopeo umoci podman buildah etcd-server etcd-client docker-registry curl redis-server haproxy containerd; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
   done
   if [ ${#need[@]} -gt 0 ]; then

@@ -6,6 +6,8 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { createApp } from './api/app.js';
 import { createAccessController } from './auth/index.js';
+import type { Coordinator } from './coord/coordinator.js';
+import { createCoordination } from './coord/factory.js';
 import { answerClientErrors } from './client-error.js';
 import type { Config } from './config/types.js';
 import { startDebugServer, type DebugServer } from './debug-server.js';
@@ -23,6 +25,7 @@ export interface RunningRegistry {
   url: string;
   server: Server;
   driver: StorageDriver;
+  coord: Coordinator;
   debug?: DebugServer;
   /** Stops accepting, waits for in-flight requests (at most draintimeout when set), releases the driver. */
   close(): Promise<void>;
@@ -32,10 +35,18 @@ export async function startRegistry(config: Config, logger: Logger): Promise<Run
   const metrics = config.http.debug?.prometheus.enabled ? new Metrics() : undefined;
   const rawDriver = await createDriver(config.storage.driver, logger);
   const driver = guardDriver(rawDriver, metrics);
+  const coordination = await createCoordination(config, driver, logger);
   const access = await createAccessController(config.auth, logger);
   const health = startStorageHealth(driver, config.health.storagedriver, logger);
   const purger = startUploadPurger(driver, config.storage.maintenance, logger);
-  const { koa } = createApp(config, { driver, logger, health, ...(access && { access }), ...(metrics && { metrics }) });
+  const { koa } = createApp(config, {
+    driver,
+    logger,
+    health,
+    ...(access && { access }),
+    ...(metrics && { metrics }),
+    ...(coordination.descriptors && { descriptors: coordination.descriptors }),
+  });
   const handler = koa.callback();
   const tls = config.http.tls;
   const server = tls
@@ -79,6 +90,7 @@ export async function startRegistry(config: Config, logger: Logger): Promise<Run
     url,
     server,
     driver,
+    coord: coordination.coord,
     ...(debug && { debug }),
     close() {
       closing ??= (async () => {
@@ -98,6 +110,7 @@ export async function startRegistry(config: Config, logger: Logger): Promise<Run
         health.stop();
         purger.stop();
         await debug?.close();
+        await coordination.close();
         await rawDriver.close?.();
       })();
       return closing;

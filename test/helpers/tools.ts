@@ -14,6 +14,7 @@ const packages = {
   umoci: 'umoci',
   podman: 'podman',
   curl: 'curl',
+  'redis-server': 'redis-server',
 } as const;
 
 export type Tool = keyof typeof packages;

@@ -3,6 +3,7 @@
 import Koa from 'koa';
 import Router from '@koa/router';
 import type { AccessController } from '../auth/controller.js';
+import type { DescriptorCache } from '../storage/descriptor-cache.js';
 import type { Config } from '../config/types.js';
 import { RegistryError } from '../errcode.js';
 import type { HealthStatus } from '../health.js';
@@ -29,6 +30,8 @@ export interface AppDeps {
   access?: AccessController;
   metrics?: Metrics;
   health?: HealthStatus;
+  /** storage.cache.blobdescriptor, built with the coordination layer (coord/factory.ts) */
+  descriptors?: DescriptorCache;
 }
 
 export interface RegistryApp {
@@ -38,7 +41,7 @@ export interface RegistryApp {
 
 export function createApp(config: Config, deps: AppDeps): RegistryApp {
   const store = new RegistryStore(deps.driver, {
-    cacheBlobDescriptors: config.storage.cache.blobdescriptor === 'inmemory',
+    ...(deps.descriptors && { descriptors: deps.descriptors }),
     manifests: {
       urls: {
         allow: config.validation.manifests.urls.allow.map((re) => new RegExp(re)),

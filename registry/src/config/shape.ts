@@ -8,7 +8,6 @@ type Shape = { [key: string]: unknown };
 
 const MASK = '*****';
 
-
 function driverShape(driver: StorageDriverConfig): Shape {
   switch (driver.type) {
     case 'filesystem':
@@ -48,6 +47,10 @@ export function toDistributionShape(config: Config): Shape {
     validation: config.validation,
   };
   if (config.auth !== undefined) shape.auth = authShape(config.auth);
+  if (config.redis !== undefined) {
+    const { dialtimeout, readtimeout, writetimeout, ...redis } = config.redis;
+    shape.redis = { ...redis, dialtimeout: formatDuration(dialtimeout), readtimeout: formatDuration(readtimeout), writetimeout: formatDuration(writetimeout) };
+  }
   return shape;
 }
 
@@ -64,6 +67,7 @@ export function maskSecrets(config: Config): unknown {
   const storage = shape.storage as Shape;
   maskIn(storage.s3, ['accesskey', 'secretkey']);
   maskIn(storage.oss, ['accesskeyid', 'accesskeysecret']);
+  maskIn(shape.redis, ['password']);
   return shape;
 }
 

@@ -112,10 +112,7 @@ function readCache(s: Section): StorageConfig['cache'] {
   const key = s.get('blobdescriptor') === undefined && s.get('layerinfo') !== undefined ? 'layerinfo' : 'blobdescriptor';
   s.unsupported('blobdescriptorsize');
   if (s.get(key) === undefined) return {};
-  if (s.oneOf(key, ['inmemory', 'redis'], 'inmemory') === 'redis') {
-    s.warn(key, 'redis is not supported by this registry; using inmemory', s.originOf(key));
-  }
-  return { blobdescriptor: 'inmemory' };
+  return { blobdescriptor: s.oneOf(key, ['inmemory', 'redis'] as const, 'inmemory') };
 }
 
 function readStorageSection(s: Section): StorageConfig {

@@ -71,7 +71,7 @@ export interface StorageConfig {
     readonly: { enabled: boolean };
     uploadpurging: UploadPurgingConfig;
   };
-  cache: { blobdescriptor?: 'inmemory' };
+  cache: { blobdescriptor?: 'inmemory' | 'redis' };
   redirect: { disable: boolean };
 }
 
@@ -129,11 +129,25 @@ export interface HealthConfig {
   };
 }
 
+export interface RedisConfig {
+  /** host:port */
+  addr: string;
+  password?: string;
+  db: number;
+  /** milliseconds */
+  dialtimeout: number;
+  /** milliseconds; 0 means no limit */
+  readtimeout: number;
+  writetimeout: number;
+  tls: { enabled: boolean };
+}
+
 export interface Config {
   version: '0.1';
   log: LogConfig;
   storage: StorageConfig;
   auth?: AuthConfig;
+  redis?: RedisConfig;
   http: HttpConfig;
   health: HealthConfig;
   validation: {

@@ -2,6 +2,7 @@
 import type { Config, HealthConfig, HttpConfig, LogConfig, LogLevel } from './types.js';
 import { readAuth } from './auth.js';
 import { describeValue, Section, type Problems } from './section.js';
+import { readRedis } from './redis.js';
 import { readStorage } from './storage.js';
 import type { MapNode } from './tree.js';
 
@@ -11,7 +12,6 @@ const FORMATTERS = ['text', 'json', 'logstash'] as const;
 /** Top-level sections distribution has and this registry does not implement. */
 const UNSUPPORTED: Record<string, string> = {
   notifications: 'no events are sent',
-  redis: 'ignored',
   proxy: 'this registry is not a pull-through cache',
   middleware: 'ignored',
   reporting: 'ignored',
@@ -30,6 +30,7 @@ export const TOP_LEVEL_KEYS: readonly string[] = [
   'health',
   'validation',
   'compatibility',
+  'redis',
   ...Object.keys(UNSUPPORTED),
 ];
 
@@ -210,6 +211,11 @@ export function validate(root: MapNode, problems: Problems): Config {
   };
   const auth = readAuth(top);
   if (auth !== undefined) config.auth = auth;
+  const redis = readRedis(top);
+  if (redis !== undefined) config.redis = redis;
+  if (config.storage.cache.blobdescriptor === 'redis' && redis === undefined) {
+    top.error('storage', 'storage.cache.blobdescriptor is redis, but there is no redis section: add redis.addr (e.g. 127.0.0.1:6379) or use inmemory', top.originOf('storage'));
+  }
   top.ignore('compatibility');
   for (const [key, consequence] of Object.entries(UNSUPPORTED)) top.unsupported(key, consequence);
   top.finish();

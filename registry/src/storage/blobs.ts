@@ -6,28 +6,22 @@ import { formatDigest, type Digest } from './digest.js';
 import { copyOut } from './driver/copy-out.js';
 import { isNotFound, type StorageDriver } from './driver/driver.js';
 import { paths } from './paths.js';
-import { BoundedMap } from './bounded-map.js';
-
-export interface BlobStoreOptions {
-  /** storage.cache.blobdescriptor: inmemory */
-  cache: boolean;
-}
+import type { DescriptorCache } from './descriptor-cache.js';
 
 export class BlobStore {
-  /** digest -> size, so hot blobs and manifests are not stat'ed on every request. */
-  private readonly cache?: BoundedMap<string, number>;
-
   constructor(
     readonly driver: StorageDriver,
-    options: BlobStoreOptions,
-  ) {
-    if (options.cache) this.cache = new BoundedMap(10_000);
-  }
+    /** storage.cache.blobdescriptor: digest -> size, so hot blobs and manifests are not stat'ed on every request. */
+    private readonly cache?: DescriptorCache,
+  ) {}
 
-  /** Size of the blob, or BLOB_UNKNOWN. */
+  /**
+   * Size of the blob, or BLOB_UNKNOWN. May come from the descriptor cache: callers decide what a repository may see
+   * by reading its links from storage first.
+   */
   async stat(digest: Digest): Promise<number> {
     const key = formatDigest(digest);
-    const cached = this.cache?.get(key);
+    const cached = await this.cache?.get(key);
     if (cached !== undefined) return cached;
     try {
       const info = await this.driver.stat(paths.blobData(digest));
@@ -60,7 +54,7 @@ export class BlobStore {
       await copyOut(this.driver, path, start, length, out);
     } catch (err) {
       if (isNotFound(err)) {
-        this.cache?.delete(formatDigest(digest));
+        await this.cache?.forget([formatDigest(digest)]);
         throw new RegistryError('BLOB_UNKNOWN', `blob ${formatDigest(digest)} is not in the registry`);
       }
       throw err;
@@ -82,10 +76,21 @@ export class BlobStore {
     }
   }
 
-  /** Stores small content already hashed by the caller (a manifest). Existing content is left as it is. */
+  /**
+   * Stores small content already hashed by the caller (a manifest). Content already in storage is left as it is;
+   * what is there is asked of storage, never of the cache, which may remember a blob collected since (distribution
+   * #4702: a re-pushed manifest was then never written again).
+   */
   async putSmall(digest: Digest, content: Buffer): Promise<void> {
-    if (this.cache?.get(formatDigest(digest)) === content.length) return;
-    await this.driver.putContent(paths.blobData(digest), content);
+    const path = paths.blobData(digest);
+    const present = await this.driver.stat(path).then(
+      (info) => !info.isDir && info.size === content.length,
+      (err: unknown) => {
+        if (isNotFound(err)) return false;
+        throw err;
+      },
+    );
+    if (!present) await this.driver.putContent(path, content);
     this.cache?.set(formatDigest(digest), content.length);
   }
 
@@ -96,7 +101,7 @@ export class BlobStore {
   }
 
   async delete(digest: Digest): Promise<void> {
-    this.cache?.delete(formatDigest(digest));
     await this.driver.delete(paths.blobDir(digest));
+    await this.cache?.forget([formatDigest(digest)]);
   }
 }

@@ -16,8 +16,13 @@
 // │       └── _uploads/<uuid>/
 // │           ├── data                                       bytes received so far
 // │           └── startedat                                  RFC 3339 time the upload began
-// └── _migrate/<algorithm>/<hex>/data                        (ours) a blob `registry migrate` is copying in,
-//                                                            moved to blobs/ once its digest is verified
+// ├── _migrate/<algorithm>/<hex>/data                        (ours) a blob `registry migrate` is copying in,
+// │                                                          moved to blobs/ once its digest is verified
+// └── _coord/                                                (ours) the coordination layer's storage backend
+//     ├── leases/<name>/<holder>                             one process's claim on a lease: its ttl in ms,
+//     │                                                      renewed by rewriting (the modification time counts)
+//     ├── events/<time>-<group>-<seq>                        one batch of published keys, kept a few minutes
+//     └── jobs/<name>                                        when a once-per-fleet job last ran, and its result
 //
 // A link file holds a digest ("sha256:<hex>") and nothing else. The referrers index is an addition of this
 // registry: distribution ignores it, and a referrer pushed through distribution is simply not listed.
@@ -99,6 +104,20 @@ export const paths = {
   },
   uploadStartedAt(name: string, uuid: string): string {
     return `${this.uploadDir(name, uuid)}/startedat`;
+  },
+  coordRoot: `${V2}/_coord`,
+  leaseDir(name: string): string {
+    return `${V2}/_coord/leases/${name}`;
+  },
+  leaseClaim(name: string, holder: string): string {
+    return `${this.leaseDir(name)}/${holder}`;
+  },
+  eventsRoot: `${V2}/_coord/events`,
+  event(name: string): string {
+    return `${this.eventsRoot}/${name}`;
+  },
+  jobRecord(name: string): string {
+    return `${V2}/_coord/jobs/${name}`;
   },
   migrateRoot: `${V2}/_migrate`,
   migrateStaging(d: Digest): string {

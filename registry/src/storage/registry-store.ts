@@ -1,6 +1,7 @@
 // All image semantics over one storage driver, wired once per process.
 import { BlobStore } from './blobs.js';
 import { Catalog } from './catalog.js';
+import type { DescriptorCache } from './descriptor-cache.js';
 import type { StorageDriver } from './driver/driver.js';
 import { LayerLinks } from './layers.js';
 import { ManifestStore, type ManifestStoreOptions } from './manifests.js';
@@ -9,8 +10,8 @@ import { TagStore } from './tags.js';
 import { UploadStore } from './uploads.js';
 
 export interface RegistryStoreOptions {
-  /** storage.cache.blobdescriptor: inmemory */
-  cacheBlobDescriptors: boolean;
+  /** storage.cache.blobdescriptor, when configured */
+  descriptors?: DescriptorCache;
   manifests: ManifestStoreOptions;
 }
 
@@ -27,7 +28,7 @@ export class RegistryStore {
     readonly driver: StorageDriver,
     options: RegistryStoreOptions,
   ) {
-    this.blobs = new BlobStore(driver, { cache: options.cacheBlobDescriptors });
+    this.blobs = new BlobStore(driver, options.descriptors);
     this.layers = new LayerLinks(driver, this.blobs);
     this.manifests = new ManifestStore(driver, this.blobs, this.layers, options.manifests);
     this.tags = new TagStore(driver);

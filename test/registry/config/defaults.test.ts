@@ -167,21 +167,14 @@ describe('config: defaults', () => {
       MINIMAL.trim(),
       'middleware: {registry: [{name: foo}]}',
       'notifications: {endpoints: [{name: hook, url: "http://127.0.0.1/"}]}',
-      'redis: {addr: "127.0.0.1:6379"}',
       'proxy: {remoteurl: "https://registry-1.docker.io"}',
       'compatibility: {schema1: {enabled: true}}',
     ].join('\n');
     const { warnings } = load(text);
-    expect(warnings).to.have.length(4);
-    for (const key of ['middleware', 'notifications', 'redis', 'proxy']) {
+    expect(warnings).to.have.length(3);
+    for (const key of ['middleware', 'notifications', 'proxy']) {
       expect(warnings.some((w) => w.startsWith(`${key}: not supported by this registry`))).to.equal(true, `${key} in ${warnings.join('\n')}`);
     }
-  });
-
-  it('takes cache.blobdescriptor redis as inmemory and says redis is not supported', () => {
-    const { config, warnings } = load('version: 0.1\nstorage:\n  inmemory:\n  cache:\n    blobdescriptor: redis\n');
-    expect(config.storage.cache).to.deep.equal({ blobdescriptor: 'inmemory' });
-    expect(warnings).to.deep.equal(['storage.cache.blobdescriptor: redis is not supported by this registry; using inmemory [line 5]']);
   });
 
   it('reads headers, TLS and the debug server with prometheus', () => {
