@@ -24,23 +24,13 @@
 //   60 s. Keep docs fast and deterministic: no sleeps to wait for a server (`curl --retry-connrefused` waits for it),
 //   no timing, no network beyond 127.0.0.1.
 import { expect } from 'chai';
-import { stopAll } from '../helpers/spawn.js';
 import { readDocs } from './markdown.js';
-import { DocHarness, runnableBlocks } from './session.js';
+import { docHarnessPerSuite, runnableBlocks } from './session.js';
 
 const docs = (await readDocs()).map(runnableBlocks);
 
 describe('docs: runnable blocks run as written', function () {
-  let harness: DocHarness;
-
-  before(async function () {
-    harness = await DocHarness.create();
-  });
-
-  after(async function () {
-    await harness?.close();
-    await stopAll();
-  });
+  const harness = docHarnessPerSuite();
 
   it('marks the quickstart, the maintenance runbook and the README etcd examples runnable', function () {
     const marked = docs.filter((d) => d.blocks.length > 0).map((d) => d.path);
@@ -49,7 +39,7 @@ describe('docs: runnable blocks run as written', function () {
 
   for (const doc of docs.filter((d) => d.blocks.length > 0)) {
     it(`${doc.path}: its ${doc.blocks.length} runnable blocks succeed in order`, async function () {
-      await harness.run(doc);
+      await harness().run(doc);
     });
   }
 });

@@ -5,11 +5,12 @@ import { closeSync, openSync } from 'node:fs';
 import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { isRunning } from '../bootstrap/harness.js';
 import { startEtcd, type Etcd } from '../helpers/etcd.js';
 import { buildOciImage, skopeo, type BuiltImage } from '../helpers/images.js';
 import { freePort, withPortRetry } from '../helpers/ports.js';
 import { REGISTRY_CLI } from '../helpers/registry-cli.js';
-import { httpReady, makeTempDir, startProcess, type ManagedProcess } from '../helpers/spawn.js';
+import { httpReady, makeTempDir, startProcess, stopAll, type ManagedProcess } from '../helpers/spawn.js';
 import { childEnv, type EnvPatch } from '../helpers/tools.js';
 import { fencedBlocks, REPO_ROOT, type Doc } from './markdown.js';
 
@@ -26,7 +27,7 @@ export interface RunnableDoc {
 }
 
 /** The images the harness registry holds: team/app:v1 and team/app:v2, one small layer each, nothing shared. */
-export const SEEDED = { repository: 'team/app', tags: ['v1', 'v2'] } as const;
+const SEEDED = { repository: 'team/app', tags: ['v1', 'v2'] } as const;
 
 /** A whole doc may take this long; a hung command (a server in the foreground, a prompt) fails instead of hanging. */
 const SESSION_TIMEOUT_MS = 60_000;
@@ -76,8 +77,9 @@ interface HarnessRegistry {
 }
 
 async function startHarnessRegistry(images: BuiltImage[]): Promise<HarnessRegistry> {
-  const dir = await makeTempDir('docs-registry');
   const start = async (): Promise<HarnessRegistry> => {
+    // The process owns the dir (config and storage): a start that fails removes it, a retry makes another.
+    const dir = await makeTempDir('docs-registry');
     const port = await freePort();
     const configPath = join(dir, 'config.yml');
     await writeFile(
@@ -152,22 +154,12 @@ function driverScript(doc: RunnableDoc, files: BlockFile[], traceFile: string): 
   return `${lines.join('\n')}\n`;
 }
 
-function isGone(pgid: number): boolean {
-  try {
-    process.kill(-pgid, 0);
-    return false;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ESRCH') return true;
-    throw err;
-  }
-}
-
 /** The session's process group: bash and whatever its blocks left running (servers started with `&`). */
 async function stopGroup(pgid: number): Promise<void> {
   for (const sig of ['SIGTERM', 'SIGKILL'] as const) {
-    if (isGone(pgid)) return;
+    if (!isRunning(-pgid)) return;
     process.kill(-pgid, sig);
-    for (let waited = 0; waited < 5000 && !isGone(pgid); waited += 50) await sleep(50);
+    for (let waited = 0; waited < 5000 && isRunning(-pgid); waited += 50) await sleep(50);
   }
 }
 
@@ -291,4 +283,20 @@ export class DocHarness {
       await rm(dir, { recursive: true, force: true });
     }
   }
+}
+
+/** For a mocha suite: one harness made before its tests and closed after them (with anything a test left running). */
+export function docHarnessPerSuite(): () => DocHarness {
+  let harness: DocHarness | undefined;
+  before(async function () {
+    harness = await DocHarness.create();
+  });
+  after(async function () {
+    await harness?.close();
+    await stopAll();
+  });
+  return () => {
+    if (harness === undefined) throw new Error('the doc harness is made in a before() hook; use it inside a test');
+    return harness;
+  };
 }
