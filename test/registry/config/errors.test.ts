@@ -122,6 +122,15 @@ describe('config: errors', () => {
       expect(issuesOf(`${MINIMAL}http:\n  draintimeout: abc\n`)).to.deep.equal(['http.draintimeout: "abc" is not a duration (use e.g. 30s, 5m) [line 4]']);
     });
 
+    it('echoes a 10 MB value as its first 100 characters and its length, never whole', () => {
+      const huge = 'x'.repeat(10 * 1024 * 1024);
+      const issues = issuesOf(`${MINIMAL}http:\n  draintimeout: ${huge}\n  addr: ${huge}\n`);
+      expect(issues).to.deep.equal([
+        `http.addr: "${'x'.repeat(100)}"... (10485760 characters) is not host:port (use e.g. :5000 or 127.0.0.1:5000) [line 5]`,
+        `http.draintimeout: "${'x'.repeat(100)}"... (10485760 characters) is not a duration (use e.g. 30s, 5m) [line 4]`,
+      ]);
+    });
+
     it('refuses a duration without a unit (distribution would take nanoseconds)', () => {
       expect(issuesOf(`${MINIMAL}http:\n  draintimeout: 30\n`)).to.deep.equal(['http.draintimeout: 30 is not a duration (use e.g. 30s, 5m) [line 4]']);
     });
