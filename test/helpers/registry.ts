@@ -69,7 +69,7 @@ export async function startTestRegistry(options: TestRegistryOptions = {}): Prom
   const ownDir = backend === 'filesystem' && !options.rootDir ? await mkdtemp(join(tmpdir(), 'registry-test-')) : undefined;
   const rootDir = options.rootDir ?? ownDir;
   const objectStore = backend === 's3' || backend === 'oss' ? await objectStorage(backend) : undefined;
-  const storage = objectStore?.storage ?? (rootDir ? { filesystem: { rootdirectory: rootDir } } : { inmemory: {} });
+  const storage = objectStore?.storage ?? (rootDir ? { filesystem: { rootdirectory: rootDir } } : { inmemory: { acceptdataloss: true } });
   const base = {
     version: '0.1',
     log: { level: 'info', formatter: 'json', accesslog: { disabled: false } },

@@ -117,7 +117,7 @@ describe('config: defaults', () => {
       [
         'version: 0.1',
         'storage:',
-        '  inmemory:',
+        '  inmemory: {acceptdataloss: true}',
         '  maintenance: {uploadpurging: {age: 1h30m, interval: 90s}}',
         'http: {draintimeout: 1.5s}',
         'health: {storagedriver: {interval: 250ms}}',
@@ -134,7 +134,7 @@ describe('config: defaults', () => {
       [
         'version: 0.1',
         'storage:',
-        '  inmemory:',
+        '  inmemory: {acceptdataloss: true}',
         '  delete: {enabled: yes}',
         'base: &base {relativeurls: on}',
         'http:',
@@ -179,7 +179,7 @@ describe('config: defaults', () => {
   });
 
   it('takes cache.blobdescriptor redis as inmemory and says redis is not supported', () => {
-    const { config, warnings } = load('version: 0.1\nstorage:\n  inmemory:\n  cache:\n    blobdescriptor: redis\n');
+    const { config, warnings } = load('version: 0.1\nstorage:\n  inmemory: {acceptdataloss: true}\n  cache:\n    blobdescriptor: redis\n');
     expect(config.storage.cache).to.deep.equal({ blobdescriptor: 'inmemory' });
     expect(warnings).to.deep.equal(['storage.cache.blobdescriptor: redis is not supported by this registry; using inmemory [line 5]']);
   });
