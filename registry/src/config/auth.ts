@@ -41,7 +41,10 @@ function readToken(s: Section): TokenAuth {
   const algorithms = s.stringList('signingalgorithms');
   if (algorithms !== undefined) {
     const refused = algorithms.filter((a) => !(SIGNING_ALGORITHMS as readonly string[]).includes(a));
-    if (refused.length > 0) {
+    if (algorithms.length === 0) {
+      const all = SIGNING_ALGORITHMS.join(', ');
+      s.error('signingalgorithms', `lists no algorithm, so no token could ever be verified (list some of ${all}, or remove the key to accept them all)`, s.originOf('signingalgorithms'));
+    } else if (refused.length > 0) {
       s.error('signingalgorithms', `${refused.map(refusal).join('; ')} (use some of ${SIGNING_ALGORITHMS.join(', ')})`, s.originOf('signingalgorithms'));
     }
     token.signingalgorithms = algorithms;

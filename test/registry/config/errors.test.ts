@@ -117,6 +117,24 @@ describe('config: errors', () => {
     });
   });
 
+  describe('token signing algorithms', () => {
+    it('refuses an empty signingalgorithms list: no token could ever verify', () => {
+      for (const list of ['[]', '[ ]']) {
+        expect(issuesOf(`${MINIMAL}auth:\n  token: {realm: r, service: s, issuer: i, rootcertbundle: /c, signingalgorithms: ${list}}\n`)).to.deep.equal([
+          'auth.token.signingalgorithms: lists no algorithm, so no token could ever be verified ' +
+            '(list some of RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512, or remove the key to accept them all) [line 4]',
+        ]);
+      }
+    });
+
+    it('takes an absent or null signingalgorithms as all nine', () => {
+      for (const written of ['', ', signingalgorithms: null', ', signingalgorithms: ']) {
+        const { config } = load(`${MINIMAL}auth:\n  token: {realm: r, service: s, issuer: i, rootcertbundle: /c${written}}\n`);
+        expect(config.auth, written).to.not.have.property('signingalgorithms');
+      }
+    });
+  });
+
   describe('values', () => {
     it('refuses a duration that is not one', () => {
       expect(issuesOf(`${MINIMAL}http:\n  draintimeout: abc\n`)).to.deep.equal(['http.draintimeout: "abc" is not a duration (use e.g. 30s, 5m) [line 4]']);
