@@ -18,6 +18,8 @@ export class ConfigError extends Error {
   constructor(
     readonly issues: string[],
     readonly source?: string,
+    /** What was found besides the issues (unknown keys, unsupported options), for a report that shows both. */
+    readonly warnings: string[] = [],
   ) {
     super(issues.map((issue) => (source === undefined ? issue : `${source}: ${issue}`)).join('\n'));
     this.name = 'ConfigError';
@@ -35,7 +37,7 @@ export function parseConfig(text: string, env: NodeJS.ProcessEnv = process.env, 
   const problems = new Problems();
   applyEnv(root, env, problems);
   const config = validate(root, problems);
-  if (problems.issues.length > 0) throw new ConfigError(problems.issues, source);
+  if (problems.issues.length > 0) throw new ConfigError(problems.issues, source, problems.warnings);
   return { config, warnings: problems.warnings };
 }
 
