@@ -2,11 +2,11 @@
 // warnings sit right above the verdict, after the printed config, not above it.
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { keygen, type KeygenResult } from '../../../console-auth/src/keys.js';
+import type { KeygenResult } from '../../../console-auth/src/keys.js';
 import { REGISTRY_CLI, runRegistry } from '../../helpers/registry-cli.js';
-import { makeTempDir } from '../../helpers/spawn.js';
+import { makeKeyPairDir } from './key-pairs.js';
 
 /** stdout and stderr through one pipe, in the order the command wrote them, as a terminal shows them. */
 function interleaved(args: string[]): Promise<{ code: number; lines: string[] }> {
@@ -23,10 +23,9 @@ describe('registry config-check', () => {
   let storage: string;
 
   before(async () => {
-    dir = await makeTempDir('config-check');
-    [pair, other] = await Promise.all([keygen(join(dir, 'a'), { bits: 2048 }), keygen(join(dir, 'b'), { bits: 2048 })]);
-    await mkdir(join(dir, 'data'));
-    storage = `version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: ${join(dir, 'data')}\n`;
+    let root: string;
+    ({ dir, pair, other, root } = await makeKeyPairDir('config-check'));
+    storage = `version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: ${root}\n`;
   });
   after(() => rm(dir, { recursive: true, force: true }));
 

@@ -1,12 +1,12 @@
 // checkFiles: every file a config names, read the way `registry serve` reads it. Each case is a config the validator
 // accepts and the registry could not start with (or, for clientcas, could not use).
 import { expect } from 'chai';
-import { mkdir, rm, truncate, writeFile } from 'node:fs/promises';
+import { rm, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { keygen, type KeygenResult } from '../../../console-auth/src/keys.js';
+import type { KeygenResult } from '../../../console-auth/src/keys.js';
 import { checkFiles } from '../../../registry/src/config/files.js';
 import type { Config } from '../../../registry/src/config/types.js';
-import { makeTempDir } from '../../helpers/spawn.js';
+import { makeKeyPairDir } from './key-pairs.js';
 import { load } from './parse.js';
 
 describe('config: checkFiles', () => {
@@ -16,10 +16,7 @@ describe('config: checkFiles', () => {
   let root: string;
 
   before(async () => {
-    dir = await makeTempDir('config-files');
-    [pair, other] = await Promise.all([keygen(join(dir, 'a'), { bits: 2048 }), keygen(join(dir, 'b'), { bits: 2048 })]);
-    root = join(dir, 'data');
-    await mkdir(root);
+    ({ dir, pair, other, root } = await makeKeyPairDir('config-files'));
   });
   after(() => rm(dir, { recursive: true, force: true }));
 

@@ -2,7 +2,7 @@
 // refused when Node could not send them or a client could not read them: such a config answered a bare 500 to every
 // request, or a 10 MB WWW-Authenticate header.
 import { expect } from 'chai';
-import { writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConfigError, loadConfigFile } from '../../../registry/src/config/load.js';
 import { MAX_HEADER_VALUE } from '../../../registry/src/config/header-value.js';
@@ -104,6 +104,7 @@ describe('config: values sent in response headers', () => {
       () => undefined,
       (err: unknown) => err,
     );
+    await rm(dir, { recursive: true, force: true });
     expect(error).to.be.instanceOf(ConfigError);
     expect((error as ConfigError).issues).to.deep.equal(['line 5: is not valid UTF-8 (byte 0xff); save the file as UTF-8']);
   });
