@@ -133,7 +133,7 @@ function applyStorage(doc: Document, override: StorageOverride): void {
 }
 
 /**
- * A file the rendered config names that the registry could not read. A path from the auth key is fixed in etcd (or by
+ * A file the rendered config names that the registry could not use. A path from the auth key is fixed in etcd (or by
  * mounting the file); any other is attributed like a validator issue.
  */
 function fileProblem(err: ConfigFileError, fromEtcd: FromEtcd, origin: TextOrigin): Problem {
