@@ -1,7 +1,8 @@
 // Template + etcd values -> the config.yml the registry is started with, validated by the registry's own validator.
 // Each problem is traced back to where the SA can fix it: an etcd key, the template, a file, or an env variable.
-import { readFile } from 'node:fs/promises';
 import { isMap, isScalar, type Document } from 'yaml';
+import type { ConfigFileError } from '../../registry/src/config/config-file.js';
+import { checkFiles, fileContents } from '../../registry/src/config/files.js';
 import { ConfigError, parseConfig } from '../../registry/src/config/load.js';
 import { STORAGE_SECTIONS } from '../../registry/src/config/storage.js';
 import type { Config } from '../../registry/src/config/types.js';
@@ -9,7 +10,7 @@ import { DEFAULT_ROOTCERTBUNDLE, parseAuthKey, type TokenSection } from './auth-
 import type { EtcdSnapshot } from './etcd.js';
 import { isObject, type JsonObject } from './json-value.js';
 import { AUTH_KEY, STORAGE_KEY, describeKey, etcdctlSet, type EtcdValue } from './keys.js';
-import { BootstrapError, errorCode, type Problem } from './problem.js';
+import { BootstrapError, type Problem } from './problem.js';
 import { parseStorageKey, storageFix, type StorageOverride } from './storage-key.js';
 import { templateFix, type Template } from './template.js';
 
@@ -131,20 +132,20 @@ function applyStorage(doc: Document, override: StorageOverride): void {
   merge(['storage'], override.sections);
 }
 
-async function certBundleProblem(path: string, fromEtcd: FromEtcd, templatePath: string): Promise<Problem | undefined> {
+/**
+ * A file the rendered config names that the registry could not use. A path from the auth key is fixed in etcd (or by
+ * mounting the file); any other is attributed like a validator issue.
+ */
+function fileProblem(err: ConfigFileError, fromEtcd: FromEtcd, origin: TextOrigin): Problem {
   const auth = fromEtcd.auth;
-  const named = auth === undefined ? `auth.token.rootcertbundle in template ${templatePath}` : `rootcertbundle of ${describeKey(auth.entry)}${path === DEFAULT_ROOTCERTBUNDLE ? ', the default' : ''}`;
-  const source = `file ${path} (${named})`;
-  const pointAt = auth === undefined ? '' : `, or point the key at where it is: ${etcdctlSet(AUTH_KEY, { ...auth.token, rootcertbundle: '<path of the PEM file>' }, auth.entry.api)}`;
-  const fix = `mount the token server's certificate (PEM) at ${path}${pointAt}`;
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    return { source, message: `cannot be read (${errorCode(err)}); the registry could not verify any token`, fix };
-  }
-  if (!text.includes('-----BEGIN CERTIFICATE-----')) return { source, message: 'holds no PEM certificate; the registry could not verify any token', fix };
-  return undefined;
+  const field = err.key.startsWith('auth.token.') ? err.key.slice('auth.token.'.length) : undefined;
+  if (auth === undefined || field === undefined) return attribute(parseIssue(err.message), fromEtcd, origin);
+  const theDefault = field === 'rootcertbundle' && err.path === DEFAULT_ROOTCERTBUNDLE ? ', the default' : '';
+  return {
+    source: `file ${err.path} (${field} of ${describeKey(auth.entry)}${theDefault})`,
+    message: err.reason,
+    fix: `mount ${fileContents(err.key)} at ${err.path}, or point the key at where it is: ${etcdctlSet(AUTH_KEY, { ...auth.token, [field]: '<path of the file>' }, auth.entry.api)}`,
+  };
 }
 
 /**
@@ -174,16 +175,15 @@ export async function renderConfig(template: Template, snapshot: EtcdSnapshot, e
   if (fromEtcd.storage !== undefined) applyStorage(doc, fromEtcd.storage.override);
   const text = doc.toString();
 
-  const { config, warnings } = validate(text, env, templateOrigin(template.path, true), fromEtcd);
+  const origin = templateOrigin(template.path, true);
+  const { config, warnings } = validate(text, env, origin, fromEtcd);
   for (const entry of snapshot.values()) {
     if (entry.shadowsV2 === true) {
       warnings.push(`${entry.key} is set in both the v3 and the v2 keyspace with different values; using the v3 value (etcdctl put) and ignoring the v2 one (etcdctl set)`);
     }
   }
-  if (config.auth?.type === 'token') {
-    const problem = await certBundleProblem(config.auth.rootcertbundle, fromEtcd, template.path);
-    if (problem !== undefined) throw new BootstrapError([problem]);
-  }
+  const files = await checkFiles(config);
+  if (files.length > 0) throw new BootstrapError(files.map((err) => fileProblem(err, fromEtcd, origin)));
   return { text, config, warnings };
 }
 

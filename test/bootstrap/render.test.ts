@@ -100,7 +100,7 @@ describe('bootstrap render', function () {
     expect(code).to.equal(1);
     expect(stdout).to.equal('');
     expect(stderr).to.contain('file /lain/app/auth/server.pem (rootcertbundle of etcd key /lain/config/auth/registry (v2, etcdctl set), the default): cannot be read (ENOENT)');
-    expect(stderr).to.contain(`Fix: mount the token server's certificate (PEM) at /lain/app/auth/server.pem, or point the key at where it is: ETCDCTL_API=2 etcdctl set /lain/config/auth/registry '{"realm":"http://console.lain.local/api/v1/authorize/registry/","issuer":"auth server","service":"lain.local","rootcertbundle":"<path of the PEM file>"}'`);
+    expect(stderr).to.contain(`Fix: mount the token server's certificate (PEM) at /lain/app/auth/server.pem, or point the key at where it is: ETCDCTL_API=2 etcdctl set /lain/config/auth/registry '{"realm":"http://console.lain.local/api/v1/authorize/registry/","issuer":"auth server","service":"lain.local","rootcertbundle":"<path of the file>"}'`);
     expect(stderr).to.contain('NOT valid; bootstrap would refuse to start');
   });
 
@@ -269,6 +269,94 @@ describe('bootstrap render', function () {
         expect(stderr).to.not.contain('hush');
       });
     }
+  });
+
+  describe('values the registry could not run with are refused at render time, naming the key and the field', () => {
+    /** Stores raw bytes through etcd's v3 gateway: etcdctl takes its value as an argument, which must be text. */
+    const putBytesV3 = async (key: string, value: Buffer): Promise<void> => {
+      const res = await fetch(`${etcd.endpoint}/v3/kv/put`, {
+        method: 'POST',
+        body: JSON.stringify({ key: Buffer.from(key).toString('base64'), value: value.toString('base64') }),
+      });
+      expect(res.status).to.equal(200);
+    };
+    const refused = async (env = {}) => {
+      const { code, stdout, stderr } = await render([], env);
+      expect(code, stderr).to.equal(1);
+      expect(stdout).to.equal('');
+      expect(stderr).to.contain('NOT valid; bootstrap would refuse to start');
+      return stderr;
+    };
+    const AUTH_SOURCE = 'etcd key /lain/config/auth/registry (v3, etcdctl put):';
+
+    for (const [what, field, value, reason] of [
+      ['a newline', 'realm', 'http://console.lain.local/api/v1/authorize/\nregistry/', 'contains a line feed (U+000A) at character 44'],
+      ['a carriage return', 'realm', 'http://console.lain.local/api/v1/authorize/registry/\r', 'contains a carriage return (U+000D)'],
+      ['a NUL', 'service', 'lain.local\0', 'contains a NUL (U+0000) at character 11'],
+      ['non-Latin-1 text', 'service', '镜像.lain.local', 'contains "镜" (U+955C) at character 1'],
+      ['a double quote', 'service', 'lain"local', 'which would end the quoted parameter of the WWW-Authenticate challenge'],
+    ]) {
+      it(`an auth ${field} with ${what}, which made the registry answer a bare 500 to every request`, async () => {
+        await etcd.putV3(AUTH, JSON.stringify({ ...auth, [field]: value }));
+        const stderr = await refused();
+        expect(stderr, stderr).to.contain(`${AUTH_SOURCE} field "${field}": `);
+        expect(stderr).to.contain(reason);
+      });
+    }
+
+    it('an auth realm with bytes that are not UTF-8', async () => {
+      const json = Buffer.from(JSON.stringify({ ...auth, realm: 'http://console.lain.local/XX/' }));
+      const at = json.indexOf('XX');
+      json[at] = 0xff;
+      json[at + 1] = 0xfe;
+      await putBytesV3(AUTH, json);
+      const stderr = await refused();
+      expect(stderr).to.contain(`${AUTH_SOURCE} field "realm":`);
+      expect(stderr).to.contain('UTF-8');
+    });
+
+    it('a 100 kB realm, which the registry would send in every WWW-Authenticate header, in a short message', async () => {
+      const realm = `http://console.lain.local/${'a'.repeat(100_000)}`;
+      await putBytesV3(AUTH, Buffer.from(JSON.stringify({ ...auth, realm })));
+      const stderr = await refused();
+      expect(stderr).to.contain(`${AUTH_SOURCE} field "realm": is ${realm.length} characters long; a value sent in a response header may have at most 2048`);
+      expect(stderr).to.not.contain('a'.repeat(200));
+    });
+
+    it('jwks: /dev/null, which made the registry refuse to start', async () => {
+      await etcd.putV3(AUTH, JSON.stringify({ ...auth, jwks: '/dev/null' }));
+      const stderr = await refused();
+      expect(stderr).to.contain(`file /dev/null (jwks of etcd key /lain/config/auth/registry (v3, etcdctl put)): is a character device, not a regular file. Fix: mount the token server's JSON Web Key Set at /dev/null, or point the key at where it is:`);
+    });
+
+    it('signingalgorithms: [], with which no token could ever verify', async () => {
+      await etcd.putV3(AUTH, JSON.stringify({ ...auth, signingalgorithms: [] }));
+      expect(await refused()).to.contain(`${AUTH_SOURCE} field "signingalgorithms": lists no algorithm, so no token could ever be verified`);
+    });
+
+    const STORAGE_SOURCE = 'etcd key /lain/config/registry/storage (v3, etcdctl put):';
+    for (const [value, expected] of [
+      [{ inmemory: null }, 'field "inmemory.acceptdataloss": required: the inmemory driver keeps every image in memory and loses them all when the registry stops'],
+      [{ filesystem: { rootdirectory: '/' } }, 'field "filesystem.rootdirectory": "/" is the root of the filesystem'],
+      [{ filesystem: { rootdirectory: '/proc' } }, 'field "filesystem.rootdirectory": "/proc" is /proc, a kernel pseudo-filesystem'],
+      [{ filesystem: { rootdirectory: '../../etc' } }, 'field "filesystem.rootdirectory": "../../etc" climbs out of the working directory'],
+    ] as const) {
+      it(`the storage key ${JSON.stringify(value)}, which would lose or misplace every image`, async () => {
+        await etcd.putV3(STORAGE, JSON.stringify(value));
+        // The harness's REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY would be a second driver, or replace etcd's root.
+        const stderr = await refused({ REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY: undefined });
+        expect(stderr).to.contain(`${STORAGE_SOURCE} ${expected}`);
+        expect(stderr).to.contain('Fix: ETCDCTL_API=3 etcdctl put /lain/config/registry/storage');
+      });
+    }
+
+    it('a template whose TLS key is not the key of its certificate, naming the file', async () => {
+      const other = await keygen(join(ws.dir, 'other'), { bits: 1024 });
+      const template = join(ws.dir, 'tls.yml');
+      await writeFile(template, `${await readFile(TEMPLATE, 'utf8')}  tls:\n    certificate: ${certPath}\n    key: ${other.keyPath}\n`);
+      const stderr = await refused({ BOOTSTRAP_TEMPLATE: template });
+      expect(stderr).to.contain(`template ${template} rendered with etcd: http.tls.key: ${other.keyPath} is not the key of the certificate in ${certPath}`);
+    });
   });
 
   it('names the endpoints it tried when etcd is unreachable and there is no last-good config (exit 3)', async () => {

@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { parseConfig, toYaml } from '../../registry/src/config/load.js';
 import { startS3rver, type S3Server } from './processes.js';
-import type { Config } from '../../registry/src/config/types.js';
-import { createLogger } from '../../registry/src/log.js';
+import type { Config, LogConfig } from '../../registry/src/config/types.js';
+import { createLogger, type Logger } from '../../registry/src/log.js';
 import { startRegistry, type RunningRegistry } from '../../registry/src/server.js';
 
 export interface TestRegistry extends RunningRegistry {
@@ -52,19 +52,8 @@ async function objectStorage(backend: 's3' | 'oss'): Promise<{ storage: Record<s
   return { storage: { ...driver, redirect: { disable: true } }, server };
 }
 
-export async function startTestRegistry(options: TestRegistryOptions = {}): Promise<TestRegistry> {
-  const backend = options.storage ?? (options.rootDir ? 'filesystem' : ((process.env.TEST_STORAGE as TestBackend | undefined) ?? 'inmemory'));
-  const ownDir = backend === 'filesystem' && !options.rootDir ? await mkdtemp(join(tmpdir(), 'registry-test-')) : undefined;
-  const rootDir = options.rootDir ?? ownDir;
-  const objectStore = backend === 's3' || backend === 'oss' ? await objectStorage(backend) : undefined;
-  const storage = objectStore?.storage ?? (rootDir ? { filesystem: { rootdirectory: rootDir } } : { inmemory: {} });
-  const base = {
-    version: '0.1',
-    log: { level: 'info', formatter: 'json', accesslog: { disabled: false } },
-    storage: { ...storage, delete: { enabled: true }, cache: { blobdescriptor: 'inmemory' } },
-    http: { addr: '127.0.0.1:0' },
-  };
-  const { config } = parseConfig(toYaml(merge(base, options.config ?? {})), {}, 'test');
+/** A JSON logger whose lines are kept, parsed, in `logs`. */
+export function captureLogs(log: Pick<LogConfig, 'level' | 'fields'>): { logger: Logger; logs: Record<string, unknown>[] } {
   const logs: Record<string, unknown>[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _encoding, callback) {
@@ -72,7 +61,24 @@ export async function startTestRegistry(options: TestRegistryOptions = {}): Prom
       callback();
     },
   });
-  const registry = await startRegistry(config, createLogger(config.log, sink)).catch(async (err: unknown) => {
+  return { logger: createLogger({ ...log, formatter: 'json' }, sink), logs };
+}
+
+export async function startTestRegistry(options: TestRegistryOptions = {}): Promise<TestRegistry> {
+  const backend = options.storage ?? (options.rootDir ? 'filesystem' : ((process.env.TEST_STORAGE as TestBackend | undefined) ?? 'inmemory'));
+  const ownDir = backend === 'filesystem' && !options.rootDir ? await mkdtemp(join(tmpdir(), 'registry-test-')) : undefined;
+  const rootDir = options.rootDir ?? ownDir;
+  const objectStore = backend === 's3' || backend === 'oss' ? await objectStorage(backend) : undefined;
+  const storage = objectStore?.storage ?? (rootDir ? { filesystem: { rootdirectory: rootDir } } : { inmemory: { acceptdataloss: true } });
+  const base = {
+    version: '0.1',
+    log: { level: 'info', formatter: 'json', accesslog: { disabled: false } },
+    storage: { ...storage, delete: { enabled: true }, cache: { blobdescriptor: 'inmemory' } },
+    http: { addr: '127.0.0.1:0' },
+  };
+  const { config } = parseConfig(toYaml(merge(base, options.config ?? {})), {}, 'test');
+  const { logger, logs } = captureLogs(config.log);
+  const registry = await startRegistry(config, logger).catch(async (err: unknown) => {
     await objectStore?.server.stop();
     throw err;
   });

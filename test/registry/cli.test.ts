@@ -35,7 +35,7 @@ describe('registry REGISTRY_CLI', () => {
 
   it('config-check prints the effective config with secrets masked and exits 0', async () => {
     const file = join(dir, 'ok.yml');
-    await writeFile(file, 'version: 0.1\nstorage:\n  inmemory: {}\nhttp:\n  secret: do-not-print-me\n');
+    await writeFile(file, 'version: 0.1\nstorage:\n  inmemory: {acceptdataloss: true}\nhttp:\n  secret: do-not-print-me\n');
     const { code, stdout, stderr } = await registry(['config-check', file], { REGISTRY_LOG_LEVEL: 'debug' });
     expect(code).to.equal(0);
     expect(stdout).to.contain('level: debug');
@@ -45,7 +45,7 @@ describe('registry REGISTRY_CLI', () => {
 
   it('config-check names the key that is wrong and exits 1 without a stack trace', async () => {
     const file = join(dir, 'bad.yml');
-    await writeFile(file, 'version: 0.1\nstorage:\n  inmemory: {}\n  filesystem:\n    rootdirectory: /tmp/x\nhttp:\n  draintimeout: soon\n');
+    await writeFile(file, 'version: 0.1\nstorage:\n  inmemory: {acceptdataloss: true}\n  filesystem:\n    rootdirectory: /tmp/x\nhttp:\n  draintimeout: soon\n');
     const { code, stderr } = await registry(['config-check', file]);
     expect(code).to.equal(1);
     expect(stderr).to.contain('storage');

@@ -76,7 +76,10 @@ export function createApp(config: Config, deps: AppDeps): RegistryApp {
       notImplemented: () => new RegistryError('UNSUPPORTED', 'the registry does not implement that method'),
     }),
   );
-  // Errors are rendered by renderErrors; Koa's own handler would only print them a second time.
-  koa.silent = true;
+  // renderErrors renders and logs every error of the routes; one thrown before it (a header the request context
+  // cannot set) reaches Koa, which answers a plain 500: log it with its request id instead of printing or dropping it.
+  koa.on('error', (err: unknown, ctx?: Koa.ParameterizedContext<RequestState>) => {
+    (ctx?.state.log ?? deps.logger).error({ err }, 'request failed before its error could be rendered');
+  });
   return { koa, store };
 }

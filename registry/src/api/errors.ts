@@ -22,6 +22,39 @@ function isClientAbort(err: unknown): boolean {
   return code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE' || (err as Error | undefined)?.message === 'aborted';
 }
 
+function render(ctx: Context, err: unknown): void {
+  if (err instanceof RegistryError) {
+    ctx.status = err.descriptor.status;
+    ctx.set(err.headers);
+    ctx.body = body(err.descriptor.code, err.message, err.detail);
+    ctx.state.log.info({ err: { code: err.descriptor.code, message: err.message } }, 'request refused');
+  } else if (err instanceof Challenge) {
+    ctx.status = ERRORS.UNAUTHORIZED.status;
+    ctx.set('WWW-Authenticate', err.header);
+    ctx.body = body(ERRORS.UNAUTHORIZED.code, err.message);
+    ctx.state.log.info({ challenge: err.header }, 'authentication challenge');
+  } else if (err instanceof StorageError) {
+    ctx.state.log.error({ err }, 'storage failure');
+    ctx.status = ERRORS.UNAVAILABLE.status;
+    ctx.body = body(
+      ERRORS.UNAVAILABLE.code,
+      `the registry's storage (${err.driver}) is failing; retry later (request id ${ctx.state.requestId} in the registry log has the cause)`,
+    );
+  } else if (isClientAbort(err)) {
+    ctx.state.log.warn({ err }, 'client closed the connection mid-request');
+    ctx.status = ERRORS.BLOB_UPLOAD_INVALID.status;
+    ctx.body = body(ERRORS.BLOB_UPLOAD_INVALID.code, 'the request body ended early');
+  } else {
+    ctx.state.log.error({ err }, 'request failed');
+    renderUnknown(ctx);
+  }
+}
+
+function renderUnknown(ctx: Context): void {
+  ctx.status = ERRORS.UNKNOWN.status;
+  ctx.body = body(ERRORS.UNKNOWN.code, `internal error; the registry log has the cause under request id ${ctx.state.requestId}`);
+}
+
 export async function renderErrors(ctx: Context, next: () => Promise<unknown>): Promise<void> {
   try {
     await next();
@@ -29,31 +62,13 @@ export async function renderErrors(ctx: Context, next: () => Promise<unknown>): 
       throw new RegistryError('NOT_FOUND', `no API endpoint at ${ctx.method} ${ctx.path}`);
     }
   } catch (err) {
-    if (err instanceof RegistryError) {
-      ctx.status = err.descriptor.status;
-      ctx.set(err.headers);
-      ctx.body = body(err.descriptor.code, err.message, err.detail);
-      ctx.state.log.info({ err: { code: err.descriptor.code, message: err.message } }, 'request refused');
-    } else if (err instanceof Challenge) {
-      ctx.status = ERRORS.UNAUTHORIZED.status;
-      ctx.set('WWW-Authenticate', err.header);
-      ctx.body = body(ERRORS.UNAUTHORIZED.code, err.message);
-      ctx.state.log.info({ challenge: err.header }, 'authentication challenge');
-    } else if (err instanceof StorageError) {
-      ctx.state.log.error({ err }, 'storage failure');
-      ctx.status = ERRORS.UNAVAILABLE.status;
-      ctx.body = body(
-        ERRORS.UNAVAILABLE.code,
-        `the registry's storage (${err.driver}) is failing; retry later (request id ${ctx.state.requestId} in the registry log has the cause)`,
-      );
-    } else if (isClientAbort(err)) {
-      ctx.state.log.warn({ err }, 'client closed the connection mid-request');
-      ctx.status = ERRORS.BLOB_UPLOAD_INVALID.status;
-      ctx.body = body(ERRORS.BLOB_UPLOAD_INVALID.code, 'the request body ended early');
-    } else {
-      ctx.state.log.error({ err }, 'request failed');
-      ctx.status = ERRORS.UNKNOWN.status;
-      ctx.body = body(ERRORS.UNKNOWN.code, `internal error; the registry log has the cause under request id ${ctx.state.requestId}`);
+    try {
+      render(ctx, err);
+    } catch (failure) {
+      // A header Node refuses to send (a control character or non-Latin-1 text in a realm) would otherwise escape to
+      // Koa's bare 500 with nothing logged.
+      ctx.state.log.error({ err: failure, refused: err }, 'the error response could not be sent as rendered');
+      renderUnknown(ctx);
     }
   }
 }

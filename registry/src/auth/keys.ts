@@ -1,7 +1,7 @@
 // The token verifier's trust material: the certificates of auth.token.rootcertbundle and the keys of auth.token.jwks,
 // indexed by every key ID a token server may put in `kid`, and the x5c chain check against those certificates.
 import { createPublicKey, X509Certificate, type JsonWebKey, type KeyObject } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { ConfigFileError, readConfigFile } from '../config/config-file.js';
 import { jwkThumbprint, libtrustKeyID } from './keyid.js';
 
 export interface TrustedKeys {
@@ -15,43 +15,44 @@ export interface TrustedKeys {
 
 const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
 
-/** Reads every CERTIFICATE block of a PEM bundle; throws naming the file and the config key when it holds none. */
-export async function readCertificateBundle(path: string, configKey: string): Promise<X509Certificate[]> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    throw new Error(`${configKey}: cannot read certificate bundle ${path}: ${(err as Error).message}`, { cause: err });
-  }
+/** Every CERTIFICATE block of a PEM bundle's text; throws a ConfigFileError when it holds none or one does not parse. */
+export function parseCertificateBundle(text: string, configKey: string, path: string): X509Certificate[] {
   const blocks = text.match(PEM_CERTIFICATE) ?? [];
   if (blocks.length === 0) {
-    throw new Error(`${configKey}: ${path} holds no PEM certificate (expected "-----BEGIN CERTIFICATE-----" blocks)`);
+    throw new ConfigFileError(configKey, path, 'holds no PEM certificate (expected "-----BEGIN CERTIFICATE-----" blocks)');
   }
   return blocks.map((block, i) => {
     try {
       return new X509Certificate(block);
     } catch (err) {
-      throw new Error(`${configKey}: certificate ${i + 1} of ${path} does not parse: ${(err as Error).message}`, { cause: err });
+      throw new ConfigFileError(configKey, path, `has a certificate (number ${i + 1}) that does not parse: ${(err as Error).message}`, { cause: err });
     }
   });
 }
 
-async function readJwks(path: string, configKey: string): Promise<Array<{ key: KeyObject; kid?: string }>> {
+/** Reads every CERTIFICATE block of a PEM bundle; throws a ConfigFileError naming the file and the config key. */
+export async function readCertificateBundle(path: string, configKey: string): Promise<X509Certificate[]> {
+  return parseCertificateBundle((await readConfigFile(configKey, path)).toString('utf8'), configKey, path);
+}
+
+/** Reads the public keys of a JSON Web Key Set; throws a ConfigFileError naming the file and the config key. */
+export async function readJwks(path: string, configKey: string): Promise<Array<{ key: KeyObject; kid?: string }>> {
+  const text = (await readConfigFile(configKey, path)).toString('utf8');
   let parsed: unknown;
   try {
-    parsed = JSON.parse(await readFile(path, 'utf8'));
+    parsed = JSON.parse(text);
   } catch (err) {
-    throw new Error(`${configKey}: cannot read JSON Web Key Set ${path}: ${(err as Error).message}`, { cause: err });
+    throw new ConfigFileError(configKey, path, `is not JSON: ${(err as Error).message}`, { cause: err });
   }
   const keys = (parsed as { keys?: unknown } | null)?.keys;
-  if (!Array.isArray(keys)) throw new Error(`${configKey}: ${path} is not a JSON Web Key Set (no "keys" array)`);
+  if (!Array.isArray(keys)) throw new ConfigFileError(configKey, path, 'is not a JSON Web Key Set (no "keys" array)');
   return keys.map((jwk: unknown, i) => {
     try {
       const key = createPublicKey({ key: jwk as JsonWebKey, format: 'jwk' });
       const kid = (jwk as { kid?: unknown }).kid;
       return typeof kid === 'string' && kid !== '' ? { key, kid } : { key };
     } catch (err) {
-      throw new Error(`${configKey}: key ${i + 1} of ${path} is not a usable public key: ${(err as Error).message}`, { cause: err });
+      throw new ConfigFileError(configKey, path, `has a key (number ${i + 1}) that is not a usable public key: ${(err as Error).message}`, { cause: err });
     }
   });
 }

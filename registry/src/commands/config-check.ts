@@ -1,16 +1,63 @@
-// registry config-check <config.yml>: validate, print the effective config with secrets masked, exit 0/1.
-import { maskSecrets, toYaml } from '../config/load.js';
-import type { Command } from './command.js';
-import { loadForCommand } from './load.js';
+// registry config-check [--strict] <config.yml>: validate a config (environment applied) and every file it names the
+// way `serve` reads them; print the effective config with secrets masked, then the errors and warnings right above the
+// verdict, where an SA reads them. Exit 0 if the registry would start with it (--strict: and nothing to warn about).
+import { parseArgs } from 'node:util';
+import { checkFiles } from '../config/files.js';
+import { ConfigError, loadConfigFile, maskSecrets, toYaml } from '../config/load.js';
+import { CommandError, type Command } from './command.js';
+
+const USAGE = 'registry config-check [--strict] <config.yml>';
+
+function count(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}
+
+function readArgs(args: string[]): { path: string; strict: boolean } {
+  let parsed;
+  try {
+    parsed = parseArgs({ args, options: { strict: { type: 'boolean' } }, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw new CommandError(`${(err as Error).message}\nusage: ${USAGE}`, 2);
+  }
+  const [path, ...extra] = parsed.positionals;
+  if (path === undefined) throw new CommandError(`a config file is required\nusage: ${USAGE}`, 2);
+  if (extra.length > 0) throw new CommandError(`unexpected arguments after ${path}: ${extra.join(' ')}\nusage: ${USAGE}`, 2);
+  return { path, strict: parsed.values.strict === true };
+}
+
+/** The last line: whether the registry would start, and what the lines above it count. */
+function verdict(path: string, errors: number, warnings: number, strict: boolean): { line: string; code: number } {
+  if (errors > 0) {
+    const also = warnings > 0 ? `, ${count(warnings, 'warning')}` : '';
+    return { line: `${path}: NOT valid (${count(errors, 'error')}${also}); the registry would refuse to start`, code: 1 };
+  }
+  if (warnings === 0) return { line: `${path}: valid`, code: 0 };
+  if (strict) return { line: `${path}: NOT valid under --strict (${count(warnings, 'warning')})`, code: 1 };
+  return { line: `${path}: valid, with ${count(warnings, 'warning')} (--strict refuses them)`, code: 0 };
+}
 
 export const configCheck: Command = {
-  usage: '<config.yml>',
-  summary: 'validate a config (environment overrides applied) and print it with secrets masked; exit 0 if valid',
+  usage: '[--strict] <config.yml>',
+  summary:
+    'validate a config (environment overrides applied) and every file it names, print it with secrets masked, then its errors and warnings; exit 0 if the registry would start with it (--strict: and nothing to warn about)',
   async run(args) {
-    const { config, warnings } = await loadForCommand(args[0], 'registry config-check <config.yml>');
+    const { path, strict } = readArgs(args);
+    let errors: string[];
+    let warnings: string[];
+    try {
+      const loaded = await loadConfigFile(path);
+      process.stdout.write(toYaml(maskSecrets(loaded.config)));
+      errors = (await checkFiles(loaded.config)).map((problem) => problem.message);
+      warnings = loaded.warnings;
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      errors = err.issues;
+      warnings = err.warnings;
+    }
+    for (const error of errors) process.stderr.write(`error: ${error}\n`);
     for (const warning of warnings) process.stderr.write(`warning: ${warning}\n`);
-    process.stdout.write(toYaml(maskSecrets(config)));
-    process.stderr.write(`${args[0]}: valid\n`);
-    return 0;
+    const { line, code } = verdict(path, errors.length, warnings.length, strict);
+    process.stderr.write(`${line}\n`);
+    return code;
   },
 };

@@ -1,9 +1,10 @@
 // auth: absent (open registry) or exactly one of silly, htpasswd, token. Anything doubtful is an error, never a
 // registry that starts open when it was meant to be closed.
 import type { AuthConfig, TokenAuth } from './types.js';
-import type { Section } from './section.js';
+import { bounded, type Section } from './section.js';
 import { describeOrigin } from './tree.js';
 import { joinNames } from './storage.js';
+import { challengeParamProblem, checked, claimProblem } from './header-value.js';
 
 const AUTH_TYPES = ['silly', 'htpasswd', 'token'] as const;
 
@@ -17,15 +18,20 @@ export const SIGNING_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 
 function refusal(algorithm: string): string {
   if (/^HS(256|384|512)$/.test(algorithm)) return `${algorithm} is an HMAC (shared-secret) algorithm; the registry verifies public-key signatures only`;
   if (algorithm === 'EdDSA') return 'EdDSA cannot be verified by this registry';
-  return `${algorithm} is not a JWS algorithm`;
+  return `${bounded(algorithm)} is not a JWS algorithm`;
+}
+
+/** A required value the challenge sends back to every client: WWW-Authenticate's realm or service. */
+function challengeParam(s: Section, key: string): string {
+  return checked(s, key, s.required(key), challengeParamProblem);
 }
 
 function readToken(s: Section): TokenAuth {
   const token: TokenAuth = {
     type: 'token',
-    realm: s.required('realm'),
-    service: s.required('service'),
-    issuer: s.required('issuer'),
+    realm: challengeParam(s, 'realm'),
+    service: challengeParam(s, 'service'),
+    issuer: checked(s, 'issuer', s.required('issuer'), claimProblem),
     rootcertbundle: s.required('rootcertbundle'),
     autoredirect: s.boolean('autoredirect', false),
   };
@@ -35,7 +41,10 @@ function readToken(s: Section): TokenAuth {
   const algorithms = s.stringList('signingalgorithms');
   if (algorithms !== undefined) {
     const refused = algorithms.filter((a) => !(SIGNING_ALGORITHMS as readonly string[]).includes(a));
-    if (refused.length > 0) {
+    if (algorithms.length === 0) {
+      const all = SIGNING_ALGORITHMS.join(', ');
+      s.error('signingalgorithms', `lists no algorithm, so no token could ever be verified (list some of ${all}, or remove the key to accept them all)`, s.originOf('signingalgorithms'));
+    } else if (refused.length > 0) {
       s.error('signingalgorithms', `${refused.map(refusal).join('; ')} (use some of ${SIGNING_ALGORITHMS.join(', ')})`, s.originOf('signingalgorithms'));
     }
     token.signingalgorithms = algorithms;
@@ -57,9 +66,9 @@ function readAuthSection(s: Section): AuthConfig | undefined {
   const [type] = types;
   switch (type) {
     case 'silly':
-      return s.section(type, (a) => ({ type, realm: a.required('realm'), service: a.required('service') }));
+      return s.section(type, (a) => ({ type, realm: challengeParam(a, 'realm'), service: challengeParam(a, 'service') }));
     case 'htpasswd':
-      return s.section(type, (a) => ({ type, realm: a.required('realm'), path: a.required('path') }));
+      return s.section(type, (a) => ({ type, realm: challengeParam(a, 'realm'), path: a.required('path') }));
     case 'token':
       return s.section(type, readToken);
     default:

@@ -18,6 +18,8 @@ export class ConfigError extends Error {
   constructor(
     readonly issues: string[],
     readonly source?: string,
+    /** What was found besides the issues (unknown keys, unsupported options), for a report that shows both. */
+    readonly warnings: string[] = [],
   ) {
     super(issues.map((issue) => (source === undefined ? issue : `${source}: ${issue}`)).join('\n'));
     this.name = 'ConfigError';
@@ -35,16 +37,32 @@ export function parseConfig(text: string, env: NodeJS.ProcessEnv = process.env, 
   const problems = new Problems();
   applyEnv(root, env, problems);
   const config = validate(root, problems);
-  if (problems.issues.length > 0) throw new ConfigError(problems.issues, source);
+  if (problems.issues.length > 0) throw new ConfigError(problems.issues, source, problems.warnings);
   return { config, warnings: problems.warnings };
 }
 
-export async function loadConfigFile(path: string, env: NodeJS.ProcessEnv = process.env): Promise<LoadResult> {
-  let text: string;
+/**
+ * The file's text; bytes that are not UTF-8 are an error naming the line, where a lenient decoder would turn them into
+ * U+FFFD in a realm, a password or a bucket name without a word.
+ */
+function decodeUtf8(bytes: Buffer, path: string): string {
   try {
-    text = await readFile(path, 'utf8');
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    const text = bytes.toString('utf8');
+    const at = text.indexOf('\uFFFD');
+    const line = text.slice(0, at).split('\n').length;
+    const byte = bytes[Buffer.byteLength(text.slice(0, at))] ?? 0;
+    throw new ConfigError([`line ${line}: is not valid UTF-8 (byte 0x${byte.toString(16).padStart(2, '0')}); save the file as UTF-8`], path);
+  }
+}
+
+export async function loadConfigFile(path: string, env: NodeJS.ProcessEnv = process.env): Promise<LoadResult> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(path);
   } catch (err) {
     throw new ConfigError([`cannot read the configuration file: ${err instanceof Error ? err.message : String(err)}`], path);
   }
-  return parseConfig(text, env, path);
+  return parseConfig(decodeUtf8(bytes, path), env, path);
 }

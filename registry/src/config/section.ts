@@ -12,10 +12,29 @@ function located(message: string, origin: Origin | undefined): string {
   return origin === undefined ? message : `${message} [${describeOrigin(origin)}]`;
 }
 
+/** How much of a value a message repeats: enough to recognise it, never a 10 MB line. */
+const ECHO_LIMIT = 100;
+
+function cut(text: string): { head: string; rest: string } {
+  return text.length <= ECHO_LIMIT ? { head: text, rest: '' } : { head: text.slice(0, ECHO_LIMIT), rest: `... (${text.length} characters)` };
+}
+
+/** Text as a message shows it: as written, cut short when long. */
+export function bounded(text: string): string {
+  const { head, rest } = cut(text);
+  return head + rest;
+}
+
+/** A string as a message quotes it: JSON-escaped, cut short when long. */
+export function describeText(text: string): string {
+  const { head, rest } = cut(text);
+  return JSON.stringify(head) + rest;
+}
+
 export function describeValue(node: ConfigNode): string {
   if (node.kind === 'map') return 'a mapping';
   if (node.kind === 'seq') return 'a list';
-  return typeof node.value === 'string' ? JSON.stringify(node.value) : node.text;
+  return typeof node.value === 'string' ? describeText(node.value) : bounded(node.text);
 }
 
 /** Go's strconv.ParseBool, which distribution's storage drivers apply to string parameters. */
@@ -106,12 +125,12 @@ export class Section {
 
   error(key: string | undefined, message: string, origin?: Origin): void {
     const path = key === undefined ? this.path || '(top level)' : this.keyPath(key);
-    this.problems.issues.push(located(`${path}: ${message}`, origin));
+    this.problems.issues.push(located(`${bounded(path)}: ${message}`, origin));
   }
 
   warn(key: string | undefined, message: string, origin?: Origin): void {
     const path = key === undefined ? this.path || '(top level)' : this.keyPath(key);
-    this.problems.warnings.push(located(`${path}: ${message}`, origin));
+    this.problems.warnings.push(located(`${bounded(path)}: ${message}`, origin));
   }
 
   private wrongType(key: string, node: ConfigNode, expected: string, hint = ''): undefined {
@@ -249,7 +268,7 @@ export class Section {
     for (const [key, node] of this.node?.entries ?? []) {
       if (this.known.has(key)) continue;
       const hint = suggest(key, this.known);
-      const message = `unknown key ${this.keyPath(key)}${hint === undefined ? '' : ` (did you mean ${hint}?)`}; ignored`;
+      const message = `unknown key ${bounded(this.keyPath(key))}${hint === undefined ? '' : ` (did you mean ${hint}?)`}; ignored`;
       this.problems.warnings.push(located(message, node.origin));
     }
   }

@@ -1,6 +1,7 @@
 // storage: exactly one driver plus distribution's non-driver sections (delete, maintenance, cache, redirect).
 import type { FilesystemStorage, OSSStorage, S3Storage, StorageConfig, StorageDriverConfig } from './types.js';
-import type { Section } from './section.js';
+import { posix } from 'node:path';
+import { describeText, type Section } from './section.js';
 import { describeOrigin } from './tree.js';
 
 /** Keys of `storage` that are not drivers (distribution's list, plus `tag` from distribution 3). */
@@ -31,10 +32,51 @@ export function joinNames(names: string[]): string {
   return names.length <= 1 ? names.join('') : `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`;
 }
 
+const AMONG_SYSTEM_FILES = "images would be written among the system's own files";
+
+/** Directories no registry root may be in: kernel pseudo-filesystems and the system's own files. */
+const SYSTEM_TREES: Record<string, string> = {
+  '/proc': 'a kernel pseudo-filesystem: nothing written there is stored on disk',
+  '/sys': 'a kernel pseudo-filesystem: nothing written there is stored on disk',
+  '/dev': 'a kernel pseudo-filesystem: nothing written there is stored on disk',
+  '/etc': `the system's configuration: ${AMONG_SYSTEM_FILES}`,
+  '/boot': `the kernel and boot loader: ${AMONG_SYSTEM_FILES}`,
+};
+
+/** Directories a registry root may be below but not be: they hold the system's own files next to it. */
+const SYSTEM_DIRECTORIES = ['/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32', '/usr', '/var', '/run', '/home', '/root'];
+
+/** Why a filesystem root would lose or misplace images, or undefined when it is a directory of the registry's own. */
+function rootdirectoryProblem(root: string): string | undefined {
+  if (root.includes('\0')) return 'contains a NUL (U+0000), which no file path can hold';
+  const normal = posix.normalize(root).replace(/(.)\/+$/, '$1');
+  if (normal === '..' || normal.startsWith('../')) {
+    return `${describeText(root)} climbs out of the working directory, so images land wherever the registry is started from (in the container, outside its /var/lib/registry volume); use an absolute path`;
+  }
+  const own = 'give the registry a directory of its own (e.g. /var/lib/registry)';
+  if (normal === '/') return `${describeText(root)} is the root of the filesystem: ${AMONG_SYSTEM_FILES}; ${own}`;
+  for (const [tree, what] of Object.entries(SYSTEM_TREES)) {
+    if (normal === tree || normal.startsWith(`${tree}/`)) return `${describeText(root)} is ${normal === tree ? '' : 'inside '}${tree}, ${what}; ${own}`;
+  }
+  if (SYSTEM_DIRECTORIES.includes(normal)) return `${describeText(root)} is ${normal}, a system directory: ${AMONG_SYSTEM_FILES}; ${own}`;
+  return undefined;
+}
+
 function readFilesystem(s: Section): FilesystemStorage {
   const rootdirectory = s.string('rootdirectory') ?? '/var/lib/registry';
-  if (rootdirectory === '') s.error('rootdirectory', 'must not be empty (default /var/lib/registry)');
+  const problem = rootdirectory === '' ? 'must not be empty (default /var/lib/registry)' : rootdirectoryProblem(rootdirectory);
+  if (problem !== undefined) s.error('rootdirectory', problem, s.originOf('rootdirectory'));
   return { rootdirectory, maxthreads: s.integer('maxthreads', 100, { min: 25 }) };
+}
+
+/** inmemory loses every image when the process ends; only an explicit acceptdataloss: true lets it through. */
+function readInmemory(s: Section): void {
+  if (s.boolean('acceptdataloss', false)) return;
+  s.error(
+    'acceptdataloss',
+    'required: the inmemory driver keeps every image in memory and loses them all when the registry stops; set it to true to accept that (tests, development), or use filesystem, s3 or oss',
+    s.originOf('acceptdataloss') ?? s.origin,
+  );
 }
 
 /** distribution lets an empty access key mean "use the instance's IAM role", as an absent one does. */
@@ -95,7 +137,7 @@ function readDriver(storage: Section, name: string): StorageDriverConfig {
     case 'filesystem':
       return { type: 'filesystem', filesystem: storage.section(name, readFilesystem, lenient) };
     case 'inmemory':
-      storage.section(name, () => undefined);
+      storage.section(name, readInmemory, lenient);
       return { type: 'inmemory' };
     case 's3':
       return { type: 's3', s3: storage.section(name, readS3, lenient) };

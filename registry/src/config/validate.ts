@@ -1,9 +1,10 @@
 // Turns the raw tree (file plus environment) into one typed Config, collecting every problem on the way.
 import type { Config, HealthConfig, HttpConfig, LogConfig, LogLevel } from './types.js';
 import { readAuth } from './auth.js';
-import { describeValue, Section, type Problems } from './section.js';
+import { bounded, describeText, describeValue, Section, type Problems } from './section.js';
 import { readRedis } from './redis.js';
 import { readStorage } from './storage.js';
+import { checked, headerValueProblem } from './header-value.js';
 import type { MapNode } from './tree.js';
 
 const LOG_LEVELS: readonly LogLevel[] = ['error', 'warn', 'info', 'debug', 'trace', 'fatal', 'panic'];
@@ -80,7 +81,10 @@ function readHeaders(s: Section): Record<string, string[]> {
   for (const [name] of s.entries()) {
     if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) s.error(name, 'is not a valid HTTP header name', s.originOf(name));
     const values = s.stringList(name);
-    if (values !== undefined) headers[name] = values;
+    if (values === undefined) continue;
+    const node = s.get(name);
+    values.forEach((value, i) => checked(s, `${name}[${i}]`, value, headerValueProblem, node?.kind === 'seq' ? node.items[i]?.origin : undefined));
+    headers[name] = values;
   }
   return headers;
 }
@@ -100,14 +104,14 @@ function readDebug(s: Section): HttpConfig['debug'] {
 }
 
 function checkPath(s: Section, path: string): string {
-  if (!path.startsWith('/')) s.error('path', `${JSON.stringify(path)} must start with "/"`, s.originOf('path'));
+  if (!path.startsWith('/')) s.error('path', `${describeText(path)} must start with "/"`, s.originOf('path'));
   return path;
 }
 
 function checkAddr(s: Section, key: string, addr: string): void {
   const match = ADDR.exec(addr);
   if (match === null || Number(match[2]) > 65535) {
-    s.error(key, `${JSON.stringify(addr)} is not host:port (use e.g. :5000 or 127.0.0.1:5000)`, s.originOf(key));
+    s.error(key, `${describeText(addr)} is not host:port (use e.g. :5000 or 127.0.0.1:5000)`, s.originOf(key));
   }
 }
 
@@ -121,21 +125,23 @@ function readHost(s: Section): string | undefined {
     url = undefined;
   }
   if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.host === '') {
-    s.error('host', `${JSON.stringify(host)} is not an absolute http(s) URL (use e.g. https://registry.example.com)`, s.originOf('host'));
+    s.error('host', `${describeText(host)} is not an absolute http(s) URL (use e.g. https://registry.example.com)`, s.originOf('host'));
+    return host;
   }
-  return host;
+  // Written as is into every Location header; the URL parser above silently drops tabs and newlines.
+  return checked(s, 'host', host, headerValueProblem);
 }
 
 function readHttp(s: Section): HttpConfig {
   const addr = s.string('addr') ?? ':5000';
   checkAddr(s, 'addr', addr);
   const net = s.string('net');
-  if (net !== undefined && net !== '' && net !== 'tcp') s.error('net', `${JSON.stringify(net)} is not supported (only tcp)`, s.originOf('net'));
+  if (net !== undefined && net !== '' && net !== 'tcp') s.error('net', `${describeText(net)} is not supported (only tcp)`, s.originOf('net'));
   s.unsupported('http2');
   s.unsupported('h2c');
   const http: HttpConfig = {
     addr,
-    prefix: normalisePrefix(s.string('prefix') ?? ''),
+    prefix: normalisePrefix(checked(s, 'prefix', s.string('prefix') ?? '', headerValueProblem)),
     relativeurls: s.boolean('relativeurls', false),
     headers: s.section('headers', readHeaders),
     draintimeout: s.duration('draintimeout', 0),
@@ -172,7 +178,7 @@ function readPatterns(s: Section, key: string): string[] {
     } catch (err) {
       const reason = err instanceof Error ? err.message : String(err);
       const origin = node?.kind === 'seq' ? node.items[i]?.origin : undefined;
-      s.error(`${key}[${i}]`, `${JSON.stringify(pattern)} is not a valid regular expression: ${reason}`, origin);
+      s.error(`${key}[${i}]`, `${describeText(pattern)} is not a valid regular expression: ${bounded(reason)}`, origin);
     }
   });
   return patterns;
@@ -192,7 +198,7 @@ function readValidation(s: Section): Config['validation'] {
 function readVersion(top: Section): void {
   const version = top.string('version');
   if (version === undefined) top.error('version', 'required (use 0.1)', top.origin);
-  else if (version !== '0.1') top.error('version', `${JSON.stringify(version)} is not supported (use 0.1)`, top.originOf('version'));
+  else if (version !== '0.1') top.error('version', `${describeText(version)} is not supported (use 0.1)`, top.originOf('version'));
 }
 
 /** Always returns a Config; it is only meaningful when no issue was added to `problems`. */

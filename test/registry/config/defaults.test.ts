@@ -117,7 +117,7 @@ describe('config: defaults', () => {
       [
         'version: 0.1',
         'storage:',
-        '  inmemory:',
+        '  inmemory: {acceptdataloss: true}',
         '  maintenance: {uploadpurging: {age: 1h30m, interval: 90s}}',
         'http: {draintimeout: 1.5s}',
         'health: {storagedriver: {interval: 250ms}}',
@@ -134,7 +134,7 @@ describe('config: defaults', () => {
       [
         'version: 0.1',
         'storage:',
-        '  inmemory:',
+        '  inmemory: {acceptdataloss: true}',
         '  delete: {enabled: yes}',
         'base: &base {relativeurls: on}',
         'http:',

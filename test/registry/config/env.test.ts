@@ -71,7 +71,7 @@ describe('config: REGISTRY_* environment overrides', () => {
   });
 
   it('REGISTRY_STORAGE=inmemory replaces the filesystem driver and keeps delete and maintenance from the file', () => {
-    const { config, warnings } = load(TEMPLATE, { REGISTRY_STORAGE: 'inmemory' });
+    const { config, warnings } = load(TEMPLATE, { REGISTRY_STORAGE: 'inmemory', REGISTRY_STORAGE_INMEMORY_ACCEPTDATALOSS: 'true' });
     expect(warnings).to.deep.equal([]);
     expect(config.storage.driver).to.deep.equal({ type: 'inmemory' });
     expect(config.storage.delete.enabled).to.equal(true);
@@ -105,7 +105,7 @@ describe('config: REGISTRY_* environment overrides', () => {
   });
 
   it('fills a storage written as a plain driver name', () => {
-    const { config } = load('version: 0.1\nstorage: inmemory\n', { REGISTRY_STORAGE_DELETE_ENABLED: 'true' });
+    const { config } = load('version: 0.1\nstorage: {inmemory: {acceptdataloss: true}}\n', { REGISTRY_STORAGE_DELETE_ENABLED: 'true' });
     expect(config.storage.driver).to.deep.equal({ type: 'inmemory' });
     expect(config.storage.delete.enabled).to.equal(true);
   });

@@ -9,7 +9,7 @@ describe('config: errors', () => {
     });
 
     it('refuses a quoted "true" for a boolean and says to remove the quotes', () => {
-      expect(issuesOf('version: 0.1\nstorage:\n  inmemory:\n  delete:\n    enabled: "true"\n')).to.deep.equal([
+      expect(issuesOf('version: 0.1\nstorage:\n  inmemory: {acceptdataloss: true}\n  delete:\n    enabled: "true"\n')).to.deep.equal([
         'storage.delete.enabled: expected true or false, got "true" (remove the quotes) [line 5]',
       ]);
     });
@@ -117,9 +117,36 @@ describe('config: errors', () => {
     });
   });
 
+  describe('token signing algorithms', () => {
+    it('refuses an empty signingalgorithms list: no token could ever verify', () => {
+      for (const list of ['[]', '[ ]']) {
+        expect(issuesOf(`${MINIMAL}auth:\n  token: {realm: r, service: s, issuer: i, rootcertbundle: /c, signingalgorithms: ${list}}\n`)).to.deep.equal([
+          'auth.token.signingalgorithms: lists no algorithm, so no token could ever be verified ' +
+            '(list some of RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512, or remove the key to accept them all) [line 4]',
+        ]);
+      }
+    });
+
+    it('takes an absent or null signingalgorithms as all nine', () => {
+      for (const written of ['', ', signingalgorithms: null', ', signingalgorithms: ']) {
+        const { config } = load(`${MINIMAL}auth:\n  token: {realm: r, service: s, issuer: i, rootcertbundle: /c${written}}\n`);
+        expect(config.auth, written).to.not.have.property('signingalgorithms');
+      }
+    });
+  });
+
   describe('values', () => {
     it('refuses a duration that is not one', () => {
       expect(issuesOf(`${MINIMAL}http:\n  draintimeout: abc\n`)).to.deep.equal(['http.draintimeout: "abc" is not a duration (use e.g. 30s, 5m) [line 4]']);
+    });
+
+    it('echoes a 1 MiB value as its first 100 characters and its length, never whole', () => {
+      const huge = 'x'.repeat(1024 * 1024);
+      const issues = issuesOf(`${MINIMAL}http:\n  draintimeout: ${huge}\n  addr: ${huge}\n`);
+      expect(issues).to.deep.equal([
+        `http.addr: "${'x'.repeat(100)}"... (1048576 characters) is not host:port (use e.g. :5000 or 127.0.0.1:5000) [line 5]`,
+        `http.draintimeout: "${'x'.repeat(100)}"... (1048576 characters) is not a duration (use e.g. 30s, 5m) [line 4]`,
+      ]);
     });
 
     it('refuses a duration without a unit (distribution would take nanoseconds)', () => {
@@ -128,7 +155,7 @@ describe('config: errors', () => {
 
     it('refuses a zero upload purging interval and a negative drain timeout', () => {
       expect(
-        issuesOf('version: 0.1\nstorage:\n  inmemory:\n  maintenance:\n    uploadpurging: {interval: 0s}\nhttp: {draintimeout: -5s}\n'),
+        issuesOf('version: 0.1\nstorage:\n  inmemory: {acceptdataloss: true}\n  maintenance:\n    uploadpurging: {interval: 0s}\nhttp: {draintimeout: -5s}\n'),
       ).to.deep.equal([
         'storage.maintenance.uploadpurging.interval: "0s" must be greater than 0 (use e.g. 30s, 5m) [line 5]',
         'http.draintimeout: "-5s" must be zero or more (use e.g. 30s, 5m) [line 6]',
@@ -149,8 +176,8 @@ describe('config: errors', () => {
     });
 
     it('refuses a version other than 0.1, and a missing one', () => {
-      expect(issuesOf('version: 0.2\nstorage: inmemory\n')).to.deep.equal(['version: "0.2" is not supported (use 0.1) [line 1]']);
-      expect(issuesOf('storage: inmemory\n')).to.deep.equal(['version: required (use 0.1) [line 1]']);
+      expect(issuesOf('version: 0.2\nstorage: {inmemory: {acceptdataloss: true}}\n')).to.deep.equal(['version: "0.2" is not supported (use 0.1) [line 1]']);
+      expect(issuesOf('storage: {inmemory: {acceptdataloss: true}}\n')).to.deep.equal(['version: required (use 0.1) [line 1]']);
     });
   });
 
@@ -162,7 +189,7 @@ describe('config: errors', () => {
     });
 
     it('reports a key written twice, as distribution does', () => {
-      expect(issuesOf('version: 0.1\nstorage: inmemory\nstorage: inmemory\n')).to.deep.equal([
+      expect(issuesOf('version: 0.1\nstorage: {inmemory: {acceptdataloss: true}}\nstorage: {inmemory: {acceptdataloss: true}}\n')).to.deep.equal([
         'YAML syntax error at line 3, column 1: Map keys must be unique',
       ]);
     });

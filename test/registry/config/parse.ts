@@ -16,4 +16,4 @@ export function issuesOf(text: string, env: NodeJS.ProcessEnv = {}): string[] {
   throw new Error('expected a ConfigError, the config was accepted');
 }
 
-export const MINIMAL = 'version: 0.1\nstorage: inmemory\n';
+export const MINIMAL = 'version: 0.1\nstorage: {inmemory: {acceptdataloss: true}}\n';

@@ -36,9 +36,9 @@ describe('config: redis', () => {
   });
 
   it('uses redis for blob descriptors when asked and redis is configured, and refuses the ask without a redis section', () => {
-    const withRedis = load('version: 0.1\nstorage:\n  inmemory:\n  cache:\n    blobdescriptor: redis\nredis:\n  addr: 127.0.0.1:6379\n');
+    const withRedis = load('version: 0.1\nstorage:\n  inmemory: {acceptdataloss: true}\n  cache:\n    blobdescriptor: redis\nredis:\n  addr: 127.0.0.1:6379\n');
     expect(withRedis.config.storage.cache).to.deep.equal({ blobdescriptor: 'redis' });
-    expect(issuesOf('version: 0.1\nstorage:\n  inmemory:\n  cache:\n    blobdescriptor: redis\n').join('\n')).to.match(
+    expect(issuesOf('version: 0.1\nstorage:\n  inmemory: {acceptdataloss: true}\n  cache:\n    blobdescriptor: redis\n').join('\n')).to.match(
       /storage\.cache\.blobdescriptor is redis, but there is no redis section: add redis\.addr/,
     );
   });

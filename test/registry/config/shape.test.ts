@@ -110,7 +110,7 @@ describe('config: maskSecrets, toYaml', () => {
   for (const [name, text] of [
     ['an S3 config with every section', S3_CONFIG],
     ['an OSS config with htpasswd', OSS_CONFIG],
-    ['the minimal config', 'version: 0.1\nstorage: inmemory\n'],
+    ['the minimal config', 'version: 0.1\nstorage: {inmemory: {acceptdataloss: true}}\n'],
   ]) {
     it(`writes ${name} as YAML that reads back to the same Config`, () => {
       const { config } = load(text);
@@ -135,10 +135,11 @@ describe('config: maskSecrets, toYaml', () => {
           interval: duration,
           readonly: fc.boolean(),
           threshold: fc.integer({ min: 1, max: 100 }),
-          rootdirectory: text,
+          // Any directory of the registry's own (storage.test.ts covers the refused ones).
+          rootdirectory: text.filter((t) => !/\0|\.\./.test(t)).map((t) => `/srv/${t}`),
         }),
         (v) => {
-          const config: Config = load('version: 0.1\nstorage: inmemory\n').config;
+          const config: Config = load('version: 0.1\nstorage: {inmemory: {acceptdataloss: true}}\n').config;
           config.log.level = v.level;
           config.log.fields = { field: v.field };
           config.http.secret = v.secret;

@@ -7,6 +7,7 @@ import { mkdir, open, readdir, rename, rm, type FileHandle } from 'node:fs/promi
 import { dirname, resolve } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { promisify } from 'node:util';
+import { ConfigFileError } from '../../config/config-file.js';
 import type { FilesystemStorage } from '../../config/types.js';
 import {
   checkPath,
@@ -72,14 +73,15 @@ async function openCreating(file: string, flags: string): Promise<FileHandle> {
 /** Checks rootdirectory before the registry starts; a missing one is created by the first write, as distribution does. */
 export async function openFilesystemDriver(config: FilesystemStorage): Promise<FilesystemDriver> {
   const root = resolve(config.rootdirectory);
+  const key = 'storage.filesystem.rootdirectory';
+  let isDirectory: boolean;
   try {
-    const stats = await stat(root);
-    if (!stats.isDirectory()) {
-      throw new Error(`storage.filesystem.rootdirectory ${root} is not a directory: point it at a directory`);
-    }
+    isDirectory = (await stat(root)).isDirectory();
   } catch (err) {
-    if (errorCode(err) !== 'ENOENT') throw err;
+    if (errorCode(err) !== 'ENOENT') throw new ConfigFileError(key, root, `cannot be read (${errorCode(err)})`, { cause: err });
+    isDirectory = true;
   }
+  if (!isDirectory) throw new ConfigFileError(key, root, 'is not a directory: point it at a directory');
   return new FilesystemDriver(root);
 }
 
