@@ -10,6 +10,16 @@ describe('bcrypt in worker threads (registry/src/auth/bcrypt-pool)', function ()
     expect(answers).to.deep.equal([true, false, false, true, false, false, true, false, false]);
   });
 
+  it('stops threads that stay idle, and starts them again when needed', async function () {
+    const hash = await bcrypt.hash('secret', 4);
+    const pool = new BcryptPool(2, 20);
+    const both = Promise.all([pool.compare('secret', hash), pool.compare('x', hash)]);
+    expect(pool.threadCount).to.equal(2);
+    expect(await both).to.deep.equal([true, false]);
+    while (pool.threadCount > 0) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(await pool.compare('secret', hash)).to.equal(true);
+  });
+
   it('rejects a hash bcrypt cannot read with its message, and keeps answering after it', async function () {
     const pool = new BcryptPool(1);
     const refused = await pool.compare('x', `$2b$99$${'a'.repeat(53)}`).catch((err: Error) => err.message);
