@@ -2,7 +2,7 @@
 // the other.
 import { createHash } from 'node:crypto';
 import { decoyHash } from '../../registry/src/auth/bcrypt-decoy.js';
-import { sharedBcryptPool } from '../../registry/src/auth/bcrypt-pool.js';
+import { pooledCompare, type BcryptCompare } from '../../registry/src/auth/bcrypt-pool.js';
 import type { RunCheck } from '../../registry/src/auth/login-throttle.js';
 import { PasswordChecks } from '../../registry/src/auth/password-checks.js';
 import type { AccountConfig } from './config.js';
@@ -37,9 +37,6 @@ export interface AuthenticatedPrincipal extends Principal {
   stamp: string;
 }
 
-/** Whether a password matches a bcrypt hash. */
-export type BcryptCompare = (password: string, hash: string) => Promise<boolean>;
-
 export class AccountsIdentity implements Identity {
   // Compared against when the account does not exist, at the accounts' cost, so that an unknown name costs the
   // same bcrypt time as a known one and response times do not tell which accounts exist.
@@ -48,7 +45,7 @@ export class AccountsIdentity implements Identity {
 
   constructor(
     private readonly accounts: ReadonlyMap<string, AccountConfig>,
-    private readonly compare: BcryptCompare = (password, hash) => sharedBcryptPool().compare(password, hash),
+    private readonly compare: BcryptCompare = pooledCompare,
   ) {
     this.decoy = decoyHash([...accounts.values()].map((entry) => entry.password));
   }

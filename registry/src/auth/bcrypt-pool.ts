@@ -11,6 +11,12 @@ const WORKER = new URL('./bcrypt-worker.js', import.meta.url);
 /** How long a thread waits idle for the next comparison before it stops. */
 const IDLE_MS = 30_000;
 
+/** Whether a password matches a bcrypt hash: BcryptPool.compare, or a stand-in that records what it is asked. */
+export type BcryptCompare = (password: string, hash: string) => Promise<boolean>;
+
+/** The shared pool's compare, for callers that take a BcryptCompare. */
+export const pooledCompare: BcryptCompare = (password, hash) => sharedBcryptPool().compare(password, hash);
+
 interface Job extends CompareJob {
   resolve(right: boolean): void;
   reject(err: Error): void;

@@ -7,7 +7,7 @@ import { RegistryError } from '../errcode.js';
 import type { Logger } from '../log.js';
 import { parseBasicAuth } from './basic.js';
 import { decoyHash } from './bcrypt-decoy.js';
-import { sharedBcryptPool } from './bcrypt-pool.js';
+import { pooledCompare, type BcryptCompare } from './bcrypt-pool.js';
 import { Challenge, type AccessController } from './controller.js';
 import { LoginThrottle, TooManyAttempts } from './login-throttle.js';
 import { PasswordChecks } from './password-checks.js';
@@ -39,7 +39,7 @@ export function parseHtpasswd(text: string, logger: Logger, path: string): Map<s
   return users;
 }
 
-export async function createHtpasswdController(config: HtpasswdAuth, logger: Logger): Promise<AccessController> {
+export async function createHtpasswdController(config: HtpasswdAuth, logger: Logger, compare: BcryptCompare = pooledCompare): Promise<AccessController> {
   const challenge = `Basic realm="${config.realm}"`;
   let users = new Map<string, string>();
   // An unknown user is checked against this, so that refusing one takes as long as refusing a known one.
@@ -79,7 +79,7 @@ export async function createHtpasswdController(config: HtpasswdAuth, logger: Log
         subject = await throttle.attempt(username, address, password, async (run) => {
           const hash = users.get(username);
           const checked = hash ?? decoy;
-          const right = await checks.check(PasswordChecks.guess(username, password, checked), () => run(() => sharedBcryptPool().compare(password, checked)));
+          const right = await checks.check(PasswordChecks.guess(username, password, checked), () => run(() => compare(password, checked)));
           return right && hash !== undefined ? username : undefined;
         });
       } catch (err) {

@@ -3,6 +3,8 @@ import bcrypt from 'bcryptjs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createHtpasswdController } from '../../../registry/src/auth/htpasswd.js';
+import { createLogger } from '../../../registry/src/log.js';
 import { answeredWhile } from '../../helpers/event-loop.js';
 import { call } from '../../helpers/http-call.js';
 import { startTestRegistry, type TestRegistry } from '../../helpers/registry.js';
@@ -105,6 +107,22 @@ describe('auth: htpasswd under attack', () => {
     expect(Number(refused.headers['retry-after'])).to.be.within(1, 60);
     expect((refused.body.errors as Array<{ code: string }>)[0]?.code).to.equal('TOOMANYREQUESTS');
     expect((await login('trudy', 'trudy-secret', '127.0.0.6')).status).to.equal(200);
+  });
+
+  it('checks an unknown user against a hash of the cost the file uses, so refusing one takes as long as a known one', async () => {
+    // Well-formed entries at cost 13 that nobody hashed: the stand-in compare records what it is asked, it does not compare.
+    const file = join(dir, 'costly');
+    await writeFile(file, ['alice', 'bob'].map((user) => `${user}:$2b$13$${'a'.repeat(53)}\n`).join(''));
+    const compared: string[] = [];
+    const controller = await createHtpasswdController({ type: 'htpasswd', realm: 'r', path: file }, createLogger({ level: 'error', formatter: 'json', fields: {} }), async (_password, hash) => {
+      compared.push(hash);
+      return false;
+    });
+    for (const user of ['nobody', 'alice']) {
+      const refused = await controller.authorize({ authorization: `Basic ${Buffer.from(`${user}:guess`).toString('base64')}`, remoteAddress: '127.0.0.1' }, []).catch((err: Error) => err.message);
+      expect(refused).to.equal('invalid username or password');
+    }
+    expect(compared.map((hash) => bcrypt.getRounds(hash))).to.deep.equal([13, 13]);
   });
 
   it('checks no more than the budget of 40 guesses sent at once', async () => {
