@@ -2,7 +2,8 @@
 // each request into a TokenRequest for the current ConsoleState. Building the app is separate from listening so
 // tests bind port 0.
 import Koa, { type Context } from 'koa';
-import { koaBody } from 'koa-body';
+import { parseBasicAuth } from '../../registry/src/auth/basic.js';
+import { LoginThrottle, type ThrottlePolicy } from '../../registry/src/auth/login-throttle.js';
 import type { Logger } from '../../registry/src/log.js';
 import { AddressRules } from './address-rules.js';
 import { TokenService, type ConsoleState, type TokenRequest } from './authorize.js';
@@ -13,15 +14,15 @@ import { AccountsIdentity, type Identity } from './identity.js';
 import { LainEtcd } from './lain-etcd.js';
 import { SsoGroupRights } from './lain-rights.js';
 import { LainSsoIdentity } from './lain-sso.js';
+import { MalformedRequest, Params, readForm } from './params.js';
 import { Policy } from './policy.js';
-import { FailureLimiter } from './ratelimit.js';
 import { TokenSigner } from './signer.js';
 
 export const TOKEN_PATH = '/api/v1/authorize/registry/';
 
 export interface ConsoleDeps {
   logger: Logger;
-  /** Clock for the login rate limiter and the SSO cache. */
+  /** Clock for the login limits and the SSO cache. */
   now?: () => number;
 }
 
@@ -38,30 +39,14 @@ export interface ConsoleApp {
   close(): void;
 }
 
-/** Thrown by the request parsing below for a query or form the endpoint cannot read. */
-class MalformedRequest extends Error {}
-
-type Params = Record<string, string | string[] | undefined>;
-
-function single(params: Params, name: string): string | undefined {
-  const value = params[name];
-  if (Array.isArray(value)) throw new MalformedRequest(`parameter ${name} is given ${value.length} times; give it once`);
-  return value === '' ? undefined : value;
-}
-
-function all(params: Params, name: string): string[] {
-  const value = params[name];
-  return value === undefined ? [] : Array.isArray(value) ? value : [value];
-}
+/** Form bodies larger than this are refused: 100 scopes of 255 characters fit in it. */
+const FORM_LIMIT = 64 * 1024;
 
 function basicCredentials(header: string | undefined): TokenRequest['basic'] {
   if (header === undefined || header === '') return undefined;
-  const match = /^Basic\s+([A-Za-z0-9+/]+=*)\s*$/i.exec(header);
-  if (match === null) throw new MalformedRequest('Authorization must be Basic credentials (base64 of user:password)');
-  const decoded = Buffer.from(match[1]!, 'base64').toString('utf8');
-  const colon = decoded.indexOf(':');
-  if (colon <= 0) throw new MalformedRequest('Basic credentials must be base64 of user:password');
-  return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+  const credentials = parseBasicAuth(header);
+  if (credentials === undefined) throw new MalformedRequest('Authorization must be Basic credentials (base64 of user:password)');
+  return credentials;
 }
 
 // The socket's peer, never a forwarded header a client can write itself (the LAIN console trusted X-Real-IP).
@@ -71,11 +56,10 @@ function peerAddress(ctx: Context): string {
 }
 
 /** A POST's OAuth2 form; with anyMethod, a POST without grant_type has none (LAIN's clients POST a query). */
-function oauthForm(ctx: Context, anyMethod: boolean): Params | undefined {
+async function oauthForm(ctx: Context, anyMethod: boolean): Promise<Params | undefined> {
   if (ctx.method !== 'POST') return undefined;
-  const body = ctx.request.body;
-  const form = typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as Params) : undefined;
-  if (anyMethod && form?.grant_type === undefined) return undefined;
+  const form = ctx.is('application/x-www-form-urlencoded') === false ? undefined : await readForm(ctx.req, FORM_LIMIT);
+  if (anyMethod && form?.has('grant_type') !== true) return undefined;
   if (form === undefined) throw new MalformedRequest('POST needs an application/x-www-form-urlencoded body (OAuth2 token request)');
   return form;
 }
@@ -84,32 +68,32 @@ function oauthForm(ctx: Context, anyMethod: boolean): Params | undefined {
  * GET, and with anyMethod every method but an OAuth2 form POST, reads the query and Basic credentials, as LAIN's
  * console did whatever the method.
  */
-function tokenRequest(ctx: Context, address: string, anyMethod: boolean): TokenRequest {
-  const form = oauthForm(ctx, anyMethod);
+async function tokenRequest(ctx: Context, address: string, anyMethod: boolean): Promise<TokenRequest> {
+  const form = await oauthForm(ctx, anyMethod);
   if (form === undefined) {
-    const query = ctx.query as Params;
+    const query = Params.parse(ctx.querystring);
     return {
       method: 'GET',
       address,
-      service: single(query, 'service'),
-      scopes: all(query, 'scope'),
-      account: single(query, 'account'),
+      service: query.single('service'),
+      scopes: query.all('scope'),
+      account: query.single('account'),
       basic: basicCredentials(ctx.get('Authorization')),
-      offline: single(query, 'offline_token') === 'true',
-      clientId: single(query, 'client_id'),
+      offline: query.single('offline_token') === 'true',
+      clientId: query.single('client_id'),
     };
   }
   return {
     method: 'POST',
     address,
-    service: single(form, 'service'),
-    scopes: all(form, 'scope'),
-    offline: single(form, 'access_type') === 'offline',
-    grantType: single(form, 'grant_type'),
-    clientId: single(form, 'client_id'),
-    username: single(form, 'username'),
-    password: single(form, 'password'),
-    refreshToken: single(form, 'refresh_token'),
+    service: form.single('service'),
+    scopes: form.all('scope'),
+    offline: form.single('access_type') === 'offline',
+    grantType: form.single('grant_type'),
+    clientId: form.single('client_id'),
+    username: form.single('username'),
+    password: form.single('password'),
+    refreshToken: form.single('refresh_token'),
   };
 }
 
@@ -117,7 +101,7 @@ function identityOf(config: ConsoleConfig, lain: LainEtcd | undefined, deps: Con
   const grantors: Grantor[] = config.anonymousPull ? [anonymousPull] : [];
   if (config.identity.backend === 'accounts') return { identity: new AccountsIdentity(config.accounts), grantors };
   const sso = new LainSsoIdentity(config.identity.sso, lain && (() => lain.current), deps.now);
-  return { identity: sso, grantors: [...grantors, new SsoGroupRights(sso)] };
+  return { identity: sso, grantors: [...grantors, new SsoGroupRights(sso, deps.logger)] };
 }
 
 /** The state of one console.yml and, when it configures etcd, the poller of the LAIN keys (to stop when replaced). */
@@ -139,25 +123,25 @@ function sendError(ctx: Context, status: number, code: string, message: string):
   ctx.body = { errors: [{ code, message }], error: 'invalid_request', error_description: message };
 }
 
+function throttlePolicy(config: ConsoleConfig): ThrottlePolicy {
+  return { pairFailures: config.ratelimit.failures, addressFailures: config.ratelimit.addressFailures, windowMs: config.ratelimit.window };
+}
+
 export async function createConsoleApp(config: ConsoleConfig, deps: ConsoleDeps): Promise<ConsoleApp> {
   let { state, lain } = await buildState(config, deps);
-  const limiter = new FailureLimiter(config.ratelimit.failures, config.ratelimit.window, deps.now);
+  const throttle = new LoginThrottle(throttlePolicy(config), deps.now);
   const audit = deps.logger.child({ component: 'audit' });
-  const service = new TokenService(limiter, audit);
+  const service = new TokenService(throttle, audit);
   const app = new Koa();
-  const form = koaBody({ urlencoded: true, json: false, multipart: false, text: false, formLimit: '64kb' });
 
   app.use(async (ctx, next) => {
     try {
       await next();
     } catch (err) {
-      const status = (err as { status?: number }).status;
       if (err instanceof MalformedRequest) {
-        audit.info({ audit: 'refusal', address: peerAddress(ctx), status: 400, reason: err.message }, 'token refused');
-        return sendError(ctx, 400, 'INVALID_REQUEST', err.message);
+        audit.info({ audit: 'refusal', address: peerAddress(ctx), status: err.status, reason: err.message }, 'token refused');
+        return sendError(ctx, err.status, 'INVALID_REQUEST', err.message);
       }
-      // koa-body's own refusals (body too large, unreadable form) carry their 4xx status.
-      if (typeof status === 'number' && status >= 400 && status < 500) return sendError(ctx, status, 'INVALID_REQUEST', (err as Error).message);
       deps.logger.error({ err, path: ctx.path }, 'token endpoint failed');
       sendError(ctx, 500, 'UNKNOWN', 'internal error; the console-auth log has the details');
     }
@@ -171,14 +155,13 @@ export async function createConsoleApp(config: ConsoleConfig, deps: ConsoleDeps)
       ctx.set('Allow', 'GET, POST');
       return sendError(ctx, 405, 'UNSUPPORTED', `${ctx.method} is not supported here; use GET or POST`);
     }
-    if (ctx.method === 'POST') await form(ctx, async () => undefined);
     await next();
   });
 
   app.use(async (ctx) => {
     const current = state;
     const address = clientAddress(ctx.req.socket.remoteAddress, ctx.headers, current.config.http.trustedProxies);
-    const result = await service.handle(current, tokenRequest(ctx, address, current.config.http.anyMethod));
+    const result = await service.handle(current, await tokenRequest(ctx, address, current.config.http.anyMethod));
     ctx.status = result.status;
     ctx.set(result.headers);
     ctx.body = result.body;
@@ -191,7 +174,7 @@ export async function createConsoleApp(config: ConsoleConfig, deps: ConsoleDeps)
     },
     async reload(next: ConsoleConfig) {
       const built = await buildState(next, deps);
-      limiter.configure(next.ratelimit.failures, next.ratelimit.window);
+      throttle.configure(throttlePolicy(next));
       lain?.stop();
       ({ state, lain } = built);
     },

@@ -1,5 +1,6 @@
 // The token endpoint's decisions, apart from HTTP: who the caller is (password, refresh token or nobody), what the
 // policy grants of what was asked, the signed answer, and one audit line per grant or refusal. Never logs a secret.
+import { TooManyAttempts, type LoginThrottle, type RunCheck } from '../../registry/src/auth/login-throttle.js';
 import type { Logger } from '../../registry/src/log.js';
 import { clip } from '../../registry/src/storage/reference.js';
 import type { AddressRules } from './address-rules.js';
@@ -7,7 +8,6 @@ import type { ConsoleConfig } from './config.js';
 import { extraRights, type Grantor } from './grants.js';
 import { IdentityUnavailable, type AuthenticatedPrincipal, type Identity } from './identity.js';
 import type { Policy } from './policy.js';
-import type { FailureLimiter } from './ratelimit.js';
 import { formatScope, parseScopes, ScopeError, type Scope } from './scope.js';
 import type { TokenSigner } from './signer.js';
 
@@ -94,7 +94,7 @@ function credentialsOf(req: TokenRequest): Credentials {
 
 export class TokenService {
   constructor(
-    private readonly limiter: FailureLimiter,
+    private readonly throttle: LoginThrottle,
     private readonly logger: Logger,
   ) {}
 
@@ -168,27 +168,27 @@ export class TokenService {
 
   private async authenticate(state: ConsoleState, credentials: Credentials, address: string, service: string): Promise<AuthenticatedPrincipal | undefined> {
     if (credentials.kind === 'anonymous') return undefined;
-    const keys = [`address:${address}`];
-    if (credentials.kind === 'password') keys.push(`account:${credentials.username}`);
-    const wait = Math.max(...keys.map((key) => this.limiter.retryAfter(key)));
-    if (wait > 0) {
-      throw new Refusal(429, 'TOOMANYREQUESTS', 'slow_down', `too many failed logins; try again in ${wait} s`, wait);
+    // A refresh token names its account only once verified: its attempts count against the address, as account "".
+    const [account, secret] = credentials.kind === 'password' ? [credentials.username, credentials.password] : ['', credentials.token];
+    let principal: AuthenticatedPrincipal | undefined;
+    try {
+      principal = await this.throttle.attempt(account, address, secret, (run) => this.verify(state, credentials, service, run));
+    } catch (err) {
+      if (err instanceof TooManyAttempts) throw new Refusal(429, 'TOOMANYREQUESTS', 'slow_down', err.message, err.retryAfter);
+      throw err;
     }
-    const principal = await this.verify(state, credentials, service);
     if (principal === undefined) {
-      for (const key of keys) this.limiter.fail(key);
       throw unauthorized(credentials.kind === 'password' ? 'incorrect username or password' : 'refresh token is invalid, expired or revoked; log in again');
     }
-    this.limiter.reset(`account:${principal.account}`);
     return principal;
   }
 
-  private async verify(state: ConsoleState, credentials: Exclude<Credentials, { kind: 'anonymous' }>, service: string): Promise<AuthenticatedPrincipal | undefined> {
+  private async verify(state: ConsoleState, credentials: Exclude<Credentials, { kind: 'anonymous' }>, service: string, run: RunCheck): Promise<AuthenticatedPrincipal | undefined> {
     const open = state.config.mode === 'open';
     if (credentials.kind === 'password') {
       // Open mode grants every request, as a console with auth off does; the name given is only recorded.
       if (open) return { account: credentials.username, groups: [], stamp: 'open' };
-      return state.identity.authenticate(credentials.username, credentials.password);
+      return state.identity.authenticate(credentials.username, credentials.password, run);
     }
     const claims = state.signer.verifyRefreshToken(credentials.token);
     if (claims === undefined || claims.service !== service) return undefined;

@@ -56,8 +56,10 @@ export interface ConsoleConfig {
   accounts: Map<string, AccountConfig>;
   rules: Rule[];
   ratelimit: {
-    /** Failed logins allowed per account and per address within the window. */
+    /** Failed logins allowed per (account, address) within the window; past it the account's checks slow down. */
     failures: number;
+    /** Failed logins allowed per address, whatever the accounts, within the window. */
+    addressFailures: number;
     /** Milliseconds. */
     window: number;
   };
@@ -214,7 +216,7 @@ export function parseConsoleConfig(text: string, source: string): ConsoleConfig 
   const root = r.section(document, '', ['http', 'token', 'mode', 'accounts', 'rules', 'ratelimit', 'log', 'identity', 'etcd', 'anonymous_pull'], true);
   const http = r.section(root.http, 'http', ['addr', 'realm', 'trustedproxies', 'anymethod'], true);
   const token = r.section(root.token, 'token', ['issuer', 'service', 'key', 'certificate', 'ttl', 'refreshttl'], true);
-  const ratelimit = r.section(root.ratelimit, 'ratelimit', ['failures', 'window'], false);
+  const ratelimit = r.section(root.ratelimit, 'ratelimit', ['failures', 'addressfailures', 'window'], false);
   const log = r.section(root.log, 'log', ['level'], false);
   const mode = root.mode ?? 'acl';
   if (mode !== 'acl' && mode !== 'open') r.problems.push(`mode must be "acl" or "open" (got ${JSON.stringify(mode)})`);
@@ -247,6 +249,7 @@ export function parseConsoleConfig(text: string, source: string): ConsoleConfig 
     anonymousPull: readBoolean(r, root, 'anonymous_pull', 'anonymous_pull'),
     ratelimit: {
       failures: r.positiveInteger(ratelimit, 'failures', 'ratelimit.failures', 5),
+      addressFailures: r.positiveInteger(ratelimit, 'addressfailures', 'ratelimit.addressfailures', 20),
       window: r.duration(ratelimit, 'window', 'ratelimit.window', '1m'),
     },
     log: { level: level as LogLevel },

@@ -1,13 +1,19 @@
 // Identity: who is calling. The accounts of console.yml (bcrypt hashes) are one backend; LAIN SSO (lain-sso.ts) is
 // the other.
 import { createHash } from 'node:crypto';
-import bcrypt from 'bcryptjs';
+import { decoyHash } from '../../registry/src/auth/bcrypt-decoy.js';
+import { pooledCompare, type BcryptCompare } from '../../registry/src/auth/bcrypt-pool.js';
+import type { RunCheck } from '../../registry/src/auth/login-throttle.js';
+import { PasswordChecks } from '../../registry/src/auth/password-checks.js';
 import type { AccountConfig } from './config.js';
 import type { Principal } from './policy.js';
 
 export interface Identity {
-  /** The principal when the password is right, undefined when the account is unknown or the password wrong. */
-  authenticate(account: string, password: string): Promise<AuthenticatedPrincipal | undefined>;
+  /**
+   * The principal when the password is right, undefined when the account is unknown or the password wrong. The
+   * check itself (bcrypt, a request to SSO) runs through `run`, which bounds the checks in flight.
+   */
+  authenticate(account: string, password: string, run: RunCheck): Promise<AuthenticatedPrincipal | undefined>;
   /** The account as it is now, for a refresh token: undefined once it is gone. */
   lookup(account: string): Promise<AuthenticatedPrincipal | undefined>;
 }
@@ -31,17 +37,24 @@ export interface AuthenticatedPrincipal extends Principal {
   stamp: string;
 }
 
-// Compared against when the account does not exist, so an unknown name costs the same bcrypt time as a known one
-// and response times do not tell which accounts exist.
-const DECOY_HASH = '$2b$10$cBByqJBXzub1NBe1jgv84ecEYtscAIPvk7oUV1LGvdlK0hMgOaXcG';
-
 export class AccountsIdentity implements Identity {
-  constructor(private readonly accounts: ReadonlyMap<string, AccountConfig>) {}
+  // Compared against when the account does not exist, at the accounts' cost, so that an unknown name costs the
+  // same bcrypt time as a known one and response times do not tell which accounts exist.
+  private readonly decoy: string;
+  private readonly checks = new PasswordChecks(true);
 
-  async authenticate(account: string, password: string): Promise<AuthenticatedPrincipal | undefined> {
+  constructor(
+    private readonly accounts: ReadonlyMap<string, AccountConfig>,
+    private readonly compare: BcryptCompare = pooledCompare,
+  ) {
+    this.decoy = decoyHash([...accounts.values()].map((entry) => entry.password));
+  }
+
+  async authenticate(account: string, password: string, run: RunCheck): Promise<AuthenticatedPrincipal | undefined> {
     const entry = this.accounts.get(account);
-    const ok = await bcrypt.compare(password, entry?.password ?? DECOY_HASH);
-    return ok && entry !== undefined ? this.principal(account, entry) : undefined;
+    const hash = entry?.password ?? this.decoy;
+    const right = await this.checks.check(PasswordChecks.guess(account, password, hash), () => run(() => this.compare(password, hash)));
+    return right && entry !== undefined ? this.principal(account, entry) : undefined;
   }
 
   async lookup(account: string): Promise<AuthenticatedPrincipal | undefined> {

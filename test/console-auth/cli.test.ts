@@ -10,7 +10,7 @@ import { stringify } from 'yaml';
 import { keygen } from '../../console-auth/src/keys.js';
 import { libtrustKeyID } from '../../registry/src/auth/keyid.js';
 import { startNodeProcess, type ManagedProcess } from '../helpers/processes.js';
-import { call, decode, tokenUrl } from './request.js';
+import { call, decode, tokenUrl } from '../helpers/http-call.js';
 
 const CLI = fileURLToPath(new URL('../../console-auth/src/cli.js', import.meta.url));
 

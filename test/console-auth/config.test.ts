@@ -32,7 +32,7 @@ rules: [{account: alice, repository: '*', actions: ['*']}, {account: bob, reposi
     expect(config.mode).to.equal('acl');
     expect(config.accounts.get('bob')).to.deep.equal({ password: HASH, groups: ['hello-maintainers'] });
     expect(config.rules).to.have.length(2);
-    expect(config.ratelimit).to.deep.equal({ failures: 5, window: 60_000 });
+    expect(config.ratelimit).to.deep.equal({ failures: 5, addressFailures: 20, window: 60_000 });
   });
 
   it('reads token.ttl as a Go duration and open mode without accounts or rules', function () {

@@ -12,7 +12,7 @@ import { createTokenController } from '../../registry/src/auth/token.js';
 import { createLogger } from '../../registry/src/log.js';
 import { startConsoleAuth, type ConsoleAuth } from '../helpers/console-auth.js';
 import { startDistribution, type Distribution } from '../helpers/processes.js';
-import { call, decode, tokenUrl } from './request.js';
+import { call, decode, tokenUrl } from '../helpers/http-call.js';
 
 const MISSING_BLOB = `sha256:${'0'.repeat(64)}`;
 

@@ -4,7 +4,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { libtrustKeyID } from '../../registry/src/auth/keyid.js';
 import { startConsoleAuth, type ConsoleAuth } from '../helpers/console-auth.js';
-import { call, decode, tokenUrl } from './request.js';
+import { call, decode, tokenUrl } from '../helpers/http-call.js';
 
 const RULES = [
   { account: 'alice', repository: '*', actions: ['*'] },
@@ -259,37 +259,5 @@ describe('console-auth token endpoint', function () {
       await ca.writeConfig({ accounts: { alice: 'alice-secret', bob: 'bob-secret' } });
       expect(await ca.watcher.reload()).to.equal(true);
     });
-  });
-});
-
-describe('console-auth failed-login rate limit', function () {
-  let ca: ConsoleAuth;
-
-  before(async function () {
-    ca = await startConsoleAuth({ accounts: { alice: 'alice-secret', bob: 'bob-secret', carol: 'carol-secret' }, rules: RULES, ratelimit: { failures: 3, window: '1h' } });
-  });
-
-  after(async function () {
-    await ca.stop();
-  });
-
-  const login = (user: string, password: string, localAddress: string) =>
-    call(tokenUrl(ca.realm, { service: ca.service }), { basic: [user, password], localAddress });
-
-  it('locks an account after its failures, from any address, with 429 and Retry-After', async function () {
-    for (let i = 0; i < 3; i++) expect((await login('alice', 'guess', '127.0.0.1')).status).to.equal(401);
-    const locked = await login('alice', 'alice-secret', '127.0.0.2');
-    expect(locked.status).to.equal(429);
-    expect(Number(locked.headers['retry-after'])).to.be.within(1, 3600);
-    expect(String(locked.body.error_description)).to.match(/too many failed logins/);
-    expect((await login('bob', 'bob-secret', '127.0.0.2')).status).to.equal(200);
-  });
-
-  it('locks an address after its failures, whatever account it tries next', async function () {
-    for (const user of ['x1', 'x2', 'x3']) expect((await login(user, 'guess', '127.0.0.3')).status).to.equal(401);
-    expect((await login('carol', 'carol-secret', '127.0.0.3')).status).to.equal(429);
-    expect((await login('carol', 'carol-secret', '127.0.0.4')).status).to.equal(200);
-    const refusal = ca.logLines().find((l) => l.audit === 'refusal' && l.status === 429);
-    expect(refusal).to.deep.include({ account: 'alice', address: '127.0.0.2' });
   });
 });

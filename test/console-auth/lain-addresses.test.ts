@@ -5,7 +5,7 @@ import { expect } from 'chai';
 import { parseAddressList } from '../../console-auth/src/address-list.js';
 import { startEtcd, type Etcd } from '../helpers/processes.js';
 import { startLainConsole, type LainConsole } from './lain-console.js';
-import { call, decode, tokenUrl, type Answer } from './request.js';
+import { call, decode, tokenUrl, type Answer } from '../helpers/http-call.js';
 
 const PUSH = 'repository:hello:pull,push';
 const PROXY = '127.0.1.60';

@@ -3,7 +3,7 @@
 import { expect } from 'chai';
 import bcrypt from 'bcryptjs';
 import { startLainConsole, type LainConsole } from './lain-console.js';
-import { call, decode, tokenUrl, type Answer } from './request.js';
+import { call, decode, tokenUrl, type Answer } from '../helpers/http-call.js';
 
 type Access = Array<{ type: string; name: string; actions: string[] }>;
 

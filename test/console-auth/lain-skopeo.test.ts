@@ -9,7 +9,7 @@ import { buildOciImage, skopeo, type BuiltImage } from '../helpers/images.js';
 import { startTestRegistry, type TestRegistry } from '../helpers/registry.js';
 import { startSsoStandin, type SsoStandin } from '../helpers/sso-standin.js';
 import { startLainConsole, type LainConsole } from './lain-console.js';
-import { call, tokenUrl } from './request.js';
+import { call, tokenUrl } from '../helpers/http-call.js';
 
 describe('console-auth lain-sso end to end: skopeo push through the registry', function () {
   let standin: SsoStandin;

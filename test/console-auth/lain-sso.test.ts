@@ -4,7 +4,7 @@ import { expect } from 'chai';
 import { freePort, startEtcd, type Etcd } from '../helpers/processes.js';
 import { startSsoStandin, type SsoStandin } from '../helpers/sso-standin.js';
 import { startLainConsole, type LainConsole } from './lain-console.js';
-import { call, decode, tokenUrl, type Answer } from './request.js';
+import { call, decode, tokenUrl, type Answer } from '../helpers/http-call.js';
 
 const PREFIX = 'lainapp-example.com';
 const HELLO_GROUP = 'lainapp-example-com-hello';
@@ -39,8 +39,17 @@ describe('console-auth lain-sso: LAIN SSO groups decide (against an SSO stand-in
         nested: { password: 'nested-pw', groups: ['team-x'] },
         olga: { password: 'olga-pw', groups: ['other'] },
         cachy: { password: 'cachy-pw', groups: [HELLO_GROUP] },
+        dash: { password: 'dash-pw', groups: ['lainapp-example-com-a-b'] },
+        dotted: { password: 'dotted-pw', groups: ['lainapp-example-com-c-d'] },
+        plain: { password: 'plain-pw', groups: ['lainapp-example-com-e-f'] },
       },
       groupMembers: { [HELLO_GROUP]: ['team-x', 'lain'] },
+      // What LAIN's console wrote when it created an app's group (`lain reposit`).
+      fullnames: {
+        'lainapp-example-com-my-app': 'lain app in example.com: my.app',
+        'lainapp-example-com-a-b': 'lain app in example.com: a-b',
+        'lainapp-example-com-c-d': 'lain app in example.com: c.d',
+      },
     });
     ca = await startLainConsole({ identity: sso(standin.url, { appgroupprefix: PREFIX }) });
   });
@@ -85,13 +94,35 @@ describe('console-auth lain-sso: LAIN SSO groups decide (against an SSO stand-in
     }
   });
 
-  it('checks the password every time but looks groups up once per TTL, also for requests arriving together', async function () {
+  it('checks the password at every request but looks groups up once per TTL, also for requests arriving together', async function () {
     standin.resetCounts();
     const asked = ['repository:hello:pull,push', 'repository:hello/a:pull,push', 'repository:hello/b:pull'];
     const answers = await Promise.all(Array.from({ length: 20 }, () => token(ca, 'cachy', 'cachy-pw', asked)));
     for (const answer of answers) expect(accessOf(answer).map((a) => a.actions)).to.deep.equal([['pull', 'push'], ['pull', 'push'], ['pull']]);
-    // One user lookup; one membership lookup for the admin group (the app group is among the user's own groups).
-    expect(standin.counts()).to.deep.equal({ auth: 20, user: 1, member: 1 });
+    // One user lookup, one membership lookup for the admin group (the app group is among the user's own groups), at
+    // most one look at the app group's fullname (cached already when an earlier test read it). Identical credentials
+    // arriving together share one password check.
+    const { auth, user, member, group } = standin.counts();
+    expect({ user, member }).to.deep.equal({ user: 1, member: 1 });
+    expect(group).to.be.at.most(1);
+    expect(auth).to.be.within(1, 20);
+    await token(ca, 'cachy', 'cachy-pw', asked);
+    await token(ca, 'cachy', 'cachy-pw', asked);
+    expect(standin.counts().auth).to.equal(auth + 2);
+  });
+
+  it('gives an app group\'s rights to the one app its fullname names, never to the app spelled with dots for dashes or back', async function () {
+    const push = async (user: string, app: string): Promise<string[]> => accessOf(await token(ca, user, `${user}-pw`, [`repository:${app}:push`]))[0]!.actions;
+    // The group lainapp-example-com-a-b serves both a-b and a.b by LAIN's mapping; its fullname says which.
+    expect(await push('dash', 'a-b')).to.deep.equal(['push']);
+    expect(await push('dash', 'a.b')).to.deep.equal([]);
+    expect(await push('dotted', 'c.d')).to.deep.equal(['push']);
+    expect(await push('dotted', 'c-d')).to.deep.equal([]);
+    // A group whose fullname names no app serves the app its own name spells, not a dotted twin.
+    expect(await push('plain', 'e-f')).to.deep.equal(['push']);
+    expect(await push('plain', 'e.f')).to.deep.equal([]);
+    const warning = ca.logLines().find((l) => l.app === 'e.f');
+    expect(String(warning?.msg)).to.include('lainapp-example-com-e-f').and.match(/"lain app in .+: e\.f"/);
   });
 
   it('never lets one account\'s rights into another\'s request, however the requests interleave', async function () {

@@ -9,7 +9,7 @@ import { Challenge, type Access, type AccessController } from '../../registry/sr
 import { createTokenController } from '../../registry/src/auth/token.js';
 import { createLogger } from '../../registry/src/log.js';
 import { startConsoleAuth, type ConsoleAuth } from '../helpers/console-auth.js';
-import { call, decode, tokenUrl } from './request.js';
+import { call, decode, tokenUrl } from '../helpers/http-call.js';
 
 const logger = createLogger({ level: 'error', formatter: 'json', fields: {} });
 const PUSH: Access[] = [{ type: 'repository', name: 'team/app', actions: ['pull', 'push'] }];

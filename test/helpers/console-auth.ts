@@ -30,7 +30,9 @@ export interface ConsoleAuthOptions {
   service?: string;
   /** token.ttl, e.g. "5m". */
   ttl?: string;
-  ratelimit?: { failures: number; window: string };
+  ratelimit?: { failures: number; addressfailures?: number; window: string };
+  /** bcrypt cost of the accounts' hashes; 4 unless given (fast tests; the server reads the cost from the hash). */
+  cost?: number;
   /** Use this key pair instead of a fresh one (e.g. to rotate: start with a new pair, bundle old and new). */
   keyPair?: { keyPath: string; certPath: string };
 }
@@ -63,8 +65,7 @@ async function consoleYaml(opts: ConsoleAuthOptions, keyPath: string, certPath: 
   const accounts: Record<string, { password: string; groups?: string[] }> = {};
   for (const [name, account] of Object.entries(opts.accounts ?? {})) {
     const { password, groups } = typeof account === 'string' ? { password: account, groups: undefined } : account;
-    // Cost 4 keeps tests fast; the server reads the cost from the hash.
-    accounts[name] = { password: await bcrypt.hash(password, 4), ...(groups ? { groups } : {}) };
+    accounts[name] = { password: await bcrypt.hash(password, opts.cost ?? 4), ...(groups ? { groups } : {}) };
   }
   return stringify({
     http: { addr: '127.0.0.1:0', realm: 'console-auth test' },

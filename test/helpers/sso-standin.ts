@@ -5,6 +5,8 @@
 //   GET /api/users/<user>: 200 {"name", "email", "groups": [the user's own groups]}, 404 "no such user"
 //   GET /api/groups/<group>/members/<user>: 200 {"name", "role"} for a member, directly or through a member group
 //        (LAIN makes its admin group a member of every app group), 404 otherwise
+//   GET /api/groups/<group>: 200 {"name", "fullname", "members", "group_members"} for a group some user or group is
+//        in, its fullname the group's name unless given (as SSO does for a group created without one), 404 otherwise
 // It counts the requests per kind, so tests can prove what the console's cache saves.
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -17,9 +19,11 @@ export interface SsoStandinOptions {
   users: Record<string, { password: string; groups: string[] }>;
   /** Group name to the groups that are members of it. */
   groupMembers?: Record<string, string[]>;
+  /** Group name to its fullname (LAIN's console wrote "lain app in <domain>: <app>" for an app's group). */
+  fullnames?: Record<string, string>;
 }
 
-export type SsoRequestKind = 'auth' | 'user' | 'member';
+export type SsoRequestKind = 'auth' | 'user' | 'member' | 'group';
 
 export interface SsoStandin {
   /** http://127.0.0.1:PORT */
@@ -37,7 +41,7 @@ function send(res: ServerResponse, status: number, body: unknown, headers: Recor
 }
 
 export async function startSsoStandin(opts: SsoStandinOptions): Promise<SsoStandin> {
-  const counts: Record<SsoRequestKind, number> = { auth: 0, user: 0, member: 0 };
+  const counts: Record<SsoRequestKind, number> = { auth: 0, user: 0, member: 0, group: 0 };
 
   // Direct groups, then the groups those are members of, transitively.
   const memberOf = (user: string, group: string): boolean => {
@@ -81,6 +85,15 @@ export async function startSsoStandin(opts: SsoStandinOptions): Promise<SsoStand
       const [group, user] = [parts[2]!, parts[4]!];
       if (opts.users[user] === undefined || !memberOf(user, group)) return send(res, 404, 'not a member');
       return send(res, 200, { name: user, role: 'normal' });
+    }
+    if (req.method === 'GET' && parts.length === 3 && parts[0] === 'api' && parts[1] === 'groups') {
+      counts.group++;
+      const group = parts[2]!;
+      const members = Object.entries(opts.users).filter(([, user]) => user.groups.includes(group)).map(([name]) => ({ name, role: 'normal' }));
+      const groupMembers = (opts.groupMembers?.[group] ?? []).map((name) => ({ name, fullname: name, role: 'normal' }));
+      const known = members.length > 0 || group in (opts.groupMembers ?? {}) || Object.values(opts.groupMembers ?? {}).some((g) => g.includes(group));
+      if (!known) return send(res, 404, 'No such group');
+      return send(res, 200, { name: group, fullname: opts.fullnames?.[group] ?? group, members, group_members: groupMembers });
     }
     send(res, 404, 'not found');
   };

@@ -1,16 +1,26 @@
 // auth: htpasswd — Basic credentials checked against an Apache htpasswd file of bcrypt entries, as distribution
-// does (other hash formats are refused with a warning). Any valid user may do anything.
-import { createHash } from 'node:crypto';
+// does (other hash formats are refused with a warning). Any valid user may do anything. Unlike distribution, wrong
+// passwords are limited (login-throttle.ts) and bcrypt runs off the event loop (bcrypt-pool.ts).
 import { readFile, stat } from 'node:fs/promises';
-import bcrypt from 'bcryptjs';
 import type { HtpasswdAuth } from '../config/types.js';
+import { RegistryError } from '../errcode.js';
 import type { Logger } from '../log.js';
-import { BoundedMap } from '../storage/bounded-map.js';
 import { parseBasicAuth } from './basic.js';
+import { decoyHash } from './bcrypt-decoy.js';
+import { pooledCompare, type BcryptCompare } from './bcrypt-pool.js';
 import { Challenge, type AccessController } from './controller.js';
+import { LoginThrottle, TooManyAttempts } from './login-throttle.js';
+import { PasswordChecks } from './password-checks.js';
 
 /** How often the file's mtime is checked, so edits apply without a restart and without a stat per request. */
 const RELOAD_CHECK_MS = 1000;
+
+/**
+ * console-auth's defaults: 5 failures per (user, address) and 20 per address a minute. Behind a load balancer every
+ * client has the balancer's address, so the address budget is shared: token auth with console-auth, which reads
+ * the client address from trusted proxies, avoids that.
+ */
+const POLICY = { pairFailures: 5, addressFailures: 20, windowMs: 60_000 };
 
 export function parseHtpasswd(text: string, logger: Logger, path: string): Map<string, string> {
   const users = new Map<string, string>();
@@ -29,13 +39,16 @@ export function parseHtpasswd(text: string, logger: Logger, path: string): Map<s
   return users;
 }
 
-export async function createHtpasswdController(config: HtpasswdAuth, logger: Logger): Promise<AccessController> {
+export async function createHtpasswdController(config: HtpasswdAuth, logger: Logger, compare: BcryptCompare = pooledCompare): Promise<AccessController> {
   const challenge = `Basic realm="${config.realm}"`;
   let users = new Map<string, string>();
+  // An unknown user is checked against this, so that refusing one takes as long as refusing a known one.
+  let decoy = decoyHash([]);
   let mtime = 0;
   let checkedAt = 0;
-  // bcrypt is deliberately slow; a pull of 20 layers must not pay it 20 times.
-  const verified = new BoundedMap<string, string>(1000);
+  const throttle = new LoginThrottle(POLICY);
+  // Remembered right passwords are keyed by the hash too, so an edited entry is checked again.
+  const checks = new PasswordChecks(true);
 
   async function load(): Promise<void> {
     const info = await stat(config.path).catch((err: NodeJS.ErrnoException) => {
@@ -43,8 +56,8 @@ export async function createHtpasswdController(config: HtpasswdAuth, logger: Log
     });
     if (info.mtimeMs === mtime) return;
     users = parseHtpasswd(await readFile(config.path, 'utf8'), logger, config.path);
+    decoy = decoyHash(users.values());
     mtime = info.mtimeMs;
-    verified.clear();
     logger.info({ path: config.path, users: users.size }, 'htpasswd loaded');
   }
 
@@ -59,12 +72,22 @@ export async function createHtpasswdController(config: HtpasswdAuth, logger: Log
       }
       const credentials = parseBasicAuth(request.authorization);
       if (!credentials) throw new Challenge(challenge, 'UNAUTHORIZED', 'authentication required: send Basic credentials');
-      const hash = users.get(credentials.username);
-      const key = createHash('sha256').update(`${credentials.username}\0${credentials.password}`).digest('hex');
-      const ok = hash !== undefined && (verified.get(key) === hash || (await bcrypt.compare(credentials.password, hash)));
-      if (!ok || hash === undefined) throw new Challenge(challenge, 'UNAUTHORIZED', 'invalid username or password');
-      verified.set(key, hash);
-      return { subject: credentials.username };
+      const { username, password } = credentials;
+      const address = (request.remoteAddress ?? 'unknown').replace(/^::ffff:/, '');
+      let subject: string | undefined;
+      try {
+        subject = await throttle.attempt(username, address, password, async (run) => {
+          const hash = users.get(username);
+          const checked = hash ?? decoy;
+          const right = await checks.check(PasswordChecks.guess(username, password, checked), () => run(() => compare(password, checked)));
+          return right && hash !== undefined ? username : undefined;
+        });
+      } catch (err) {
+        if (!(err instanceof TooManyAttempts)) throw err;
+        throw new RegistryError('TOO_MANY_REQUESTS', err.message).withHeaders({ 'Retry-After': String(err.retryAfter) });
+      }
+      if (subject === undefined) throw new Challenge(challenge, 'UNAUTHORIZED', 'invalid username or password');
+      return { subject };
     },
   };
 }

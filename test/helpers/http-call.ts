@@ -1,5 +1,5 @@
-// A small HTTP client for the console-auth tests: Basic credentials, url-encoded forms, and a chosen loopback source
-// address (127.0.0.2 is loopback too), which fetch cannot do and the per-address rate limit needs.
+// A small HTTP client for the console-auth and Basic-auth tests: Basic credentials, url-encoded forms, and a chosen
+// loopback source address (127.0.0.2 is loopback too), which fetch cannot do and the per-address login limits need.
 import { request, type IncomingHttpHeaders } from 'node:http';
 import jwt from 'jsonwebtoken';
 
@@ -15,6 +15,8 @@ export interface CallOptions {
   basic?: [string, string];
   /** Sent as application/x-www-form-urlencoded; repeated keys as arrays. */
   form?: Record<string, string | string[]>;
+  /** A form body sent as written (application/x-www-form-urlencoded), for bodies `form` cannot spell. */
+  formText?: string;
   headers?: Record<string, string>;
   localAddress?: string;
 }
@@ -27,10 +29,11 @@ export function call(url: string, opts: CallOptions = {}): Promise<Answer> {
     const params = new URLSearchParams();
     for (const [key, value] of Object.entries(opts.form)) for (const v of [value].flat()) params.append(key, v);
     payload = params.toString();
-    headers['Content-Type'] = 'application/x-www-form-urlencoded';
   }
+  if (opts.formText !== undefined) payload = opts.formText;
+  if (payload !== undefined) headers['Content-Type'] ??= 'application/x-www-form-urlencoded';
   return new Promise((resolve, reject) => {
-    const req = request(url, { method: opts.method ?? (payload ? 'POST' : 'GET'), headers, localAddress: opts.localAddress }, (res) => {
+    const req = request(url, { method: opts.method ?? (payload !== undefined ? 'POST' : 'GET'), headers, localAddress: opts.localAddress }, (res) => {
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => (text += chunk));
