@@ -18,6 +18,11 @@
 // │           └── startedat                                  RFC 3339 time the upload began
 // ├── _migrate/<algorithm>/<hex>/data                        (ours) a blob `registry migrate` is copying in,
 // │                                                          moved to blobs/ once its digest is verified
+// ├── _gc/                                                   (ours) collections running on a live registry
+// │   ├── active/<collection>                                one running collection, rewritten while it runs
+// │   └── work/<collection>/
+// │       ├── intents/<writer>-<seq>                         digests a writer is about to reference
+// │       └── tombstones/<algorithm>/<hex>                   a digest the collection is deleting right now
 // └── _coord/                                                (ours) the coordination layer's storage backend
 //     ├── leases/<name>/<holder>                             one process's claim on a lease: its ttl in ms,
 //     │                                                      renewed by rewriting (the modification time counts)
@@ -104,6 +109,23 @@ export const paths = {
   },
   uploadStartedAt(name: string, uuid: string): string {
     return `${this.uploadDir(name, uuid)}/startedat`;
+  },
+  collectionsRoot: `${V2}/_gc/active`,
+  collection(id: string): string {
+    return `${this.collectionsRoot}/${id}`;
+  },
+  collectionsWorkRoot: `${V2}/_gc/work`,
+  collectionWork(id: string): string {
+    return `${this.collectionsWorkRoot}/${id}`;
+  },
+  intentsRoot(id: string): string {
+    return `${this.collectionWork(id)}/intents`;
+  },
+  intent(id: string, name: string): string {
+    return `${this.intentsRoot(id)}/${name}`;
+  },
+  tombstone(id: string, d: Digest): string {
+    return `${this.collectionWork(id)}/tombstones/${d.algorithm}/${d.hex}`;
   },
   coordRoot: `${V2}/_coord`,
   leaseDir(name: string): string {
