@@ -11,31 +11,10 @@ import { buildOciImage, skopeo, type BuiltImage } from '../helpers/images.js';
 import { s3Client, startEtcd, startNodeProcess, startS3rver, stopAll, type Etcd, type ManagedProcess } from '../helpers/processes.js';
 import { freePort } from '../helpers/ports.js';
 import { makeTempDir } from '../helpers/spawn.js';
-import { BOOTSTRAP_CLI, REGISTRY_CLI, isRunning, makeWorkspace, registryPid, runBootstrap, startBootstrap, stopRuns, type Workspace } from './harness.js';
+import { BOOTSTRAP_CLI, REGISTRY_CLI, dockerStop, isRunning, makeWorkspace, refused, registryPid, runBootstrap, startBootstrap, stopRuns, waitForLog, type Workspace } from './harness.js';
 
 const AUTH = '/lain/config/auth/registry';
 const STORAGE = '/lain/config/registry/storage';
-
-async function waitForLog(proc: ManagedProcess, text: string): Promise<void> {
-  while (!(await proc.readLog()).includes(text)) {
-    if (!isRunning(proc.pid)) throw new Error(`${proc.name} exited before logging "${text}":\n${await proc.readLog()}`);
-    await sleep(50);
-  }
-}
-
-/** Stops bootstrap with SIGTERM as `docker stop` does; returns its exit code and checks it left no registry behind. */
-async function dockerStop(proc: ManagedProcess): Promise<number | null> {
-  const child = await registryPid(proc);
-  process.kill(proc.pid, 'SIGTERM');
-  const { code } = await proc.exited;
-  expect(isRunning(child), 'registry child left running').to.equal(false);
-  await proc.stop();
-  return code;
-}
-
-async function refused(url: string): Promise<boolean> {
-  return fetch(url).then(() => false, () => true);
-}
 
 describe('bootstrap as the container entrypoint', function () {
   let etcd: Etcd;

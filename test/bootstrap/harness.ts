@@ -3,7 +3,9 @@
 import { spawn } from 'node:child_process';
 import { mkdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { expect } from 'chai';
 import { freePort } from '../helpers/ports.js';
 import { httpReady, makeTempDir, startNodeProcess, type ManagedProcess } from '../helpers/spawn.js';
 import type { EnvPatch } from '../helpers/tools.js';
@@ -108,4 +110,27 @@ export function isRunning(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/** Waits until the log holds `text` `times` times; fails at once if the process exits first. */
+export async function waitForLog(proc: ManagedProcess, text: string, times = 1): Promise<void> {
+  while ((await proc.readLog()).split(text).length - 1 < times) {
+    if (!isRunning(proc.pid)) throw new Error(`${proc.name} exited before logging "${text}" ${times} times:\n${await proc.readLog()}`);
+    await sleep(50);
+  }
+}
+
+/** Stops bootstrap with SIGTERM as `docker stop` does; returns its exit code and checks it left no registry behind. */
+export async function dockerStop(proc: ManagedProcess): Promise<number | null> {
+  const child = await registryPid(proc);
+  process.kill(proc.pid, 'SIGTERM');
+  const { code } = await proc.exited;
+  expect(isRunning(child), 'registry child left running').to.equal(false);
+  await proc.stop();
+  return code;
+}
+
+/** True when nothing listens at the URL (the registry is not serving). */
+export async function refused(url: string): Promise<boolean> {
+  return fetch(url).then(() => false, () => true);
 }
