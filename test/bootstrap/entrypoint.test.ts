@@ -11,6 +11,7 @@ import { buildOciImage, skopeo, type BuiltImage } from '../helpers/images.js';
 import { s3Client, startEtcd, startNodeProcess, startS3rver, stopAll, type Etcd, type ManagedProcess } from '../helpers/processes.js';
 import { freePort } from '../helpers/ports.js';
 import { makeTempDir } from '../helpers/spawn.js';
+import { runTool } from '../helpers/tools.js';
 import { BOOTSTRAP_CLI, REGISTRY_CLI, dockerStop, isRunning, makeWorkspace, refused, registryPid, runBootstrap, startBootstrap, stopRuns, waitForLog, type Workspace } from './harness.js';
 
 const AUTH = '/lain/config/auth/registry';
@@ -127,7 +128,7 @@ describe('bootstrap as the container entrypoint', function () {
     await etcd.putV3(AUTH, JSON.stringify({ realm: 'not a url', issuer: 'auth server', service: 'lain.local' }));
     await waitForLog(proc, 'watch: change in etcd refused');
     expect(await statusOf()).to.equal(401);
-    expect(await proc.readLog()).to.contain('field \\"realm\\": \\"not a url\\" is not a URL');
+    expect(await proc.readLog()).to.contain('field "realm": "not a url" is not a URL');
 
     await etcd.delV3(AUTH);
     await until(200);
@@ -144,13 +145,31 @@ describe('bootstrap as the container entrypoint', function () {
     const ws = await workspace();
     expect(await dockerStop(await startBootstrap(ws))).to.equal(0);
     await etcd.setV2(AUTH, JSON.stringify({ realm: 'console.lain.local', issuer: 'auth server', service: 'lain.local' }));
-    const { code, stdout } = await runBootstrap([], ws.env());
+    const { code, stdout, stderr } = await runBootstrap([], ws.env());
     expect(code).to.equal(1);
-    expect(stdout).to.contain('level=fatal');
-    expect(stdout).to.contain('field \\"realm\\": \\"console.lain.local\\" is not a URL');
-    expect(stdout).to.contain('ETCDCTL_API=2 etcdctl set /lain/config/auth/registry');
+    expect(stdout).to.match(/level=fatal msg="refusing to start the registry; what is wrong and the fix are on stderr".*toFix=.*\/lain\/config\/auth\/registry/);
+    expect(stderr).to.contain('field "realm": "console.lain.local" is not a URL');
+    expect(stderr).to.contain(`Fix: ETCDCTL_API=2 etcdctl set /lain/config/auth/registry '{"realm":"http://console.lain.local/api/v1/authorize/registry/"`);
     expect(stdout).to.not.contain('registry started');
     expect(await refused(`${ws.url}/v2/`)).to.equal(true);
+  });
+
+  it('the fix command of a refused start pastes as printed: bash runs it, etcd holds the value byte for byte, the next start is closed', async () => {
+    // A realm with a single quote, and no issuer: the fix adds LAIN's issuer and keeps the realm as written.
+    const realm = `${ca.realm}?team=o'brien`;
+    await etcd.setV2(AUTH, JSON.stringify({ realm, service: ca.service, rootcertbundle: ca.certPath }));
+    const ws = await workspace();
+    const { code, stderr } = await runBootstrap([], ws.env());
+    expect(code).to.equal(1);
+    const printed = /Fix: (ETCDCTL_API=2 etcdctl set .*)$/m.exec(stderr)?.[1];
+    expect(printed, stderr).to.be.a('string');
+    await runTool('/bin/bash', ['-c', printed ?? ''], { ETCDCTL_ENDPOINTS: etcd.endpoint, PATH: `/usr/bin:${process.env.PATH ?? ''}` });
+    expect(await etcd.getV2(AUTH)).to.equal(JSON.stringify({ realm, issuer: 'auth server', service: ca.service, rootcertbundle: ca.certPath }));
+    const proc = await startBootstrap(ws);
+    const res = await fetch(`${ws.url}/v2/`);
+    expect(res.status).to.equal(401);
+    expect(res.headers.get('www-authenticate')).to.contain(`realm="${realm}"`);
+    expect(await dockerStop(proc)).to.equal(0);
   });
 
   it('etcd down at a restart: the registry comes back on the last-good config, auth still on, and says so', async () => {
@@ -163,8 +182,8 @@ describe('bootstrap as the container entrypoint', function () {
       const proc = await startBootstrap(ws);
       expect((await fetch(`${ws.url}/v2/`)).status).to.equal(401);
       const log = await proc.readLog();
-      expect(log).to.contain('level=warn msg="etcd unreachable, retrying"');
-      expect(log).to.contain(`ETCD UNREACHABLE: STARTING ON THE LAST-GOOD CONFIG ${ws.lastGood}`);
+      expect(log).to.contain('level=warn msg="etcd could not be read, retrying"');
+      expect(log).to.contain(`ETCD NOT READABLE: STARTING ON THE LAST-GOOD CONFIG ${ws.lastGood}`);
       expect(await dockerStop(proc)).to.equal(0);
     } finally {
       await own.stop();
@@ -174,9 +193,10 @@ describe('bootstrap as the container entrypoint', function () {
   it('etcd down and no last-good config: exit 3 naming the endpoints, nothing listening', async () => {
     const dead = `http://127.0.0.1:${await freePort()}`;
     const ws = await workspace(dead);
-    const { code, stdout } = await runBootstrap([], ws.env());
+    const { code, stdout, stderr } = await runBootstrap([], ws.env());
     expect(code).to.equal(3);
-    expect(stdout).to.contain(`etcd at ${dead}: unreachable for 1 s`);
+    expect(stderr).to.contain(`etcd at ${dead}: could not be read for 1 s`);
+    expect(stdout).to.contain('level=fatal');
     expect(await refused(`${ws.url}/v2/`)).to.equal(true);
   });
 
@@ -255,7 +275,7 @@ describe('bootstrap as the container entrypoint', function () {
 
   it('SIGTERM while still waiting for etcd ends bootstrap at once (exit 143), as PID 1 would otherwise ignore it', async () => {
     const ws = await workspace(`http://127.0.0.1:${await freePort()}`);
-    const proc = await startNodeProcess(BOOTSTRAP_CLI, [], ws.env({ BOOTSTRAP_ETCD_TIMEOUT: '600' }), async (p) => (await p.readLog()).includes('etcd unreachable, retrying'), { name: 'bootstrap' });
+    const proc = await startNodeProcess(BOOTSTRAP_CLI, [], ws.env({ BOOTSTRAP_ETCD_TIMEOUT: '600' }), async (p) => (await p.readLog()).includes('etcd could not be read, retrying'), { name: 'bootstrap' });
     process.kill(proc.pid, 'SIGTERM');
     expect((await proc.exited).code).to.equal(143);
     await proc.stop();
