@@ -1,8 +1,9 @@
 // bootstrap as the container's ENTRYPOINT, with the real `registry serve` as its child, a real etcd, console-auth
 // tokens and skopeo: what an SA sees after `etcdctl set/put/rm` and a restart, and how signals and exits travel.
 import { expect } from 'chai';
+import bcrypt from 'bcryptjs';
 import { createHash } from 'node:crypto';
-import { rm, stat } from 'node:fs/promises';
+import { rm, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -197,6 +198,40 @@ describe('bootstrap as the container entrypoint', function () {
     expect(code).to.equal(3);
     expect(stderr).to.contain(`etcd at ${dead}: could not be read for 1 s`);
     expect(stdout).to.contain('level=fatal');
+    expect(await refused(`${ws.url}/v2/`)).to.equal(true);
+  });
+
+  it('ETCD_ENDPOINTS=none, as `docker run -e REGISTRY_AUTH=htpasswd ...`: serves from the template and REGISTRY_* alone, reads no etcd, saves no last-good', async () => {
+    const ws = await workspace();
+    const htpasswd = join(ws.dir, 'htpasswd');
+    await writeFile(htpasswd, `alice:${await bcrypt.hash('wonderland', 4)}\n`);
+    // What etcd holds is not read: its auth key would be token auth.
+    await etcd.putV3(AUTH, authValue());
+    const env = { ETCD_ENDPOINTS: 'none', REGISTRY_AUTH: 'htpasswd', REGISTRY_AUTH_HTPASSWD_REALM: 'basic-realm', REGISTRY_AUTH_HTPASSWD_PATH: htpasswd };
+    const proc = await startBootstrap(ws, env);
+    const res = await fetch(`${ws.url}/v2/`);
+    expect(res.status).to.equal(401);
+    expect(res.headers.get('www-authenticate')).to.equal('Basic realm="basic-realm"');
+    const authorized = await fetch(`${ws.url}/v2/`, { headers: { authorization: `Basic ${Buffer.from('alice:wonderland').toString('base64')}` } });
+    expect(authorized.status).to.equal(200);
+    expect(await proc.readLog()).to.contain('config rendered from the template and REGISTRY_* alone: ETCD_ENDPOINTS=none');
+    expect(await dockerStop(proc)).to.equal(0);
+    expect(await stat(ws.lastGood).then(() => 'saved', () => 'absent')).to.equal('absent');
+
+    const watching = await runBootstrap(['--watch'], ws.env(env));
+    expect(watching.code).to.equal(2);
+    expect(watching.stderr).to.contain('--watch reads etcd, and ETCD_ENDPOINTS=none says there is none');
+    const mixed = await runBootstrap(['render'], ws.env({ ...env, ETCD_ENDPOINTS: `none,${etcd.endpoint}` }));
+    expect(mixed.code).to.equal(1);
+    expect(mixed.stderr).to.contain('environment variable ETCD_ENDPOINTS: "none" cannot be listed with etcd endpoints');
+  });
+
+  it('an unreachable etcd is never taken for "no etcd": with REGISTRY_AUTH=htpasswd and no ETCD_ENDPOINTS=none it exits 3, nothing listening', async () => {
+    const ws = await workspace(`http://127.0.0.1:${await freePort()}`);
+    const htpasswd = join(ws.dir, 'htpasswd');
+    await writeFile(htpasswd, `alice:${await bcrypt.hash('wonderland', 4)}\n`);
+    const { code } = await runBootstrap([], ws.env({ REGISTRY_AUTH: 'htpasswd', REGISTRY_AUTH_HTPASSWD_REALM: 'r', REGISTRY_AUTH_HTPASSWD_PATH: htpasswd }));
+    expect(code).to.equal(3);
     expect(await refused(`${ws.url}/v2/`)).to.equal(true);
   });
 

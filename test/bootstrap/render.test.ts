@@ -339,6 +339,16 @@ describe('bootstrap render', function () {
     expect(stderr).to.contain('Fix: correct or unset REGISTRY_LOG_LEVEL');
   });
 
+  it('ETCD_ENDPOINTS=none renders the template with REGISTRY_* applied and says etcd is not read', async () => {
+    await etcd.putV3(AUTH, JSON.stringify(auth));
+    const { code, stdout, stderr } = await render([], { ETCD_ENDPOINTS: 'none' });
+    expect(code, stderr).to.equal(0);
+    expect(stdout).to.not.match(/^auth:/m);
+    expect(stdout).to.contain(`addr: 127.0.0.1:${ws.port}`);
+    expect(stderr).to.contain('ETCD_ENDPOINTS=none: etcd is not read; the config is the template with REGISTRY_* applied');
+    expect(stderr).to.contain('valid; bootstrap would start the registry with auth: none (open registry)');
+  });
+
   it('rejects bad command lines with exit 2', async () => {
     expect((await runBootstrap(['render', '--bogus'], ws.env())).code).to.equal(2);
     expect((await runBootstrap(['--out', 'x'], ws.env())).code).to.equal(2);
