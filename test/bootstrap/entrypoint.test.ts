@@ -3,7 +3,7 @@
 import { expect } from 'chai';
 import bcrypt from 'bcryptjs';
 import { createHash } from 'node:crypto';
-import { rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -13,7 +13,7 @@ import { s3Client, startEtcd, startNodeProcess, startS3rver, stopAll, type Etcd,
 import { freePort } from '../helpers/ports.js';
 import { makeTempDir } from '../helpers/spawn.js';
 import { runTool } from '../helpers/tools.js';
-import { BOOTSTRAP_CLI, REGISTRY_CLI, dockerStop, isRunning, makeWorkspace, refused, registryPid, runBootstrap, startBootstrap, stopRuns, waitForLog, type Workspace } from './harness.js';
+import { BOOTSTRAP_CLI, DOCKERFILE, REGISTRY_CLI, dockerStop, isRunning, makeWorkspace, refused, registryPid, runBootstrap, startBootstrap, stopRuns, waitForLog, type Workspace } from './harness.js';
 
 const AUTH = '/lain/config/auth/registry';
 const STORAGE = '/lain/config/registry/storage';
@@ -233,6 +233,23 @@ describe('bootstrap as the container entrypoint', function () {
     const { code } = await runBootstrap([], ws.env({ REGISTRY_AUTH: 'htpasswd', REGISTRY_AUTH_HTPASSWD_REALM: 'r', REGISTRY_AUTH_HTPASSWD_PATH: htpasswd }));
     expect(code).to.equal(3);
     expect(await refused(`${ws.url}/v2/`)).to.equal(true);
+  });
+
+  it('the image\'s HEALTHCHECK command passes where the rendered config puts the registry (not :5000), and fails once it stopped', async () => {
+    const command = /^HEALTHCHECK .*\\\n\s+CMD (.+)$/m.exec(await readFile(DOCKERFILE, 'utf8'))?.[1];
+    expect(command, 'the HEALTHCHECK of the Dockerfile').to.be.a('string');
+    const ws = await workspace();
+    // `registry` on PATH, as the image links it into /usr/local/bin.
+    const bin = join(ws.dir, 'bin');
+    await mkdir(bin);
+    await writeFile(join(bin, 'registry'), `#!/bin/sh\nexec "${process.execPath}" "${REGISTRY_CLI}" "$@"\n`, { mode: 0o755 });
+    // Docker runs it with the container's environment: BOOTSTRAP_CONFIG_OUT and REGISTRY_HTTP_ADDR as bootstrap has them.
+    const env = { ...ws.env(), PATH: `${bin}:${process.env.PATH ?? ''}` };
+    const proc = await startBootstrap(ws);
+    expect(await runTool('/bin/sh', ['-c', command ?? ''], env)).to.equal(`healthy: GET http://127.0.0.1:${ws.port}/v2/ answered 200\n`);
+    expect(await dockerStop(proc)).to.equal(0);
+    const stopped = await runTool('/bin/sh', ['-c', command ?? ''], env).then(() => 'healthy', (err: Error) => err.message);
+    expect(stopped).to.contain(`registry: unhealthy: GET http://127.0.0.1:${ws.port}/v2/: connect ECONNREFUSED`);
   });
 
   it('SIGTERM during a blob upload: the upload completes, then the registry and bootstrap exit 0', async () => {

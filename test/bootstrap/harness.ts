@@ -14,6 +14,7 @@ import type { EnvPatch } from '../helpers/tools.js';
 export const BOOTSTRAP_CLI = fileURLToPath(new URL('../../bootstrap/src/cli.js', import.meta.url));
 export { REGISTRY_CLI } from '../helpers/registry-cli.js';
 export const TEMPLATE = resolve(fileURLToPath(new URL('../../../etc/config.yml', import.meta.url)));
+export const DOCKERFILE = resolve(fileURLToPath(new URL('../../../Dockerfile', import.meta.url)));
 
 /** A place for one bootstrap "container": its data volume, rendered config, and the port its registry listens on. */
 export interface Workspace {
