@@ -9,8 +9,8 @@ import { AUTH_KEY, KEYS, MAX_VALUE_BYTES, STORAGE_KEY } from '../../bootstrap/sr
 import { createLogger } from '../../registry/src/log.js';
 import { startEtcd, stopAll, type Etcd } from '../helpers/processes.js';
 import { freePort } from '../helpers/ports.js';
-import { runTool, toolPath } from '../helpers/tools.js';
 import { startEtcdProxy } from './etcd-proxy.js';
+import { ETCD_ROOT, withEtcdAuthentication } from './harness.js';
 
 const AUTH_VALUE = JSON.stringify({ realm: 'http://console.lain.local/api/v1/authorize/registry/', issuer: 'auth server', service: 'lain.local' });
 /** Over gRPC's default 4 MiB receive limit, under the --max-request-bytes this etcd is started with. */
@@ -56,20 +56,14 @@ describe('bootstrap etcd reader', function () {
 
   it('etcd authentication on: the v3 read fails naming authentication (never "absent" from v2); ETCD_USERNAME/ETCD_PASSWORD read it', async () => {
     await etcd.putV3(AUTH_KEY, AUTH_VALUE);
-    const etcdctl = (...args: string[]) => runTool(toolPath('etcdctl'), ['--endpoints', etcd.endpoint, ...args], { ETCDCTL_API: '3' });
-    await etcdctl('user', 'add', 'root:root-secret');
-    await etcdctl('auth', 'enable');
-    try {
+    await withEtcdAuthentication(etcd.endpoint, async () => {
       const err = await failure(readSnapshot(settings(), KEYS, 5000));
       expect(err.causes.join('; ')).to.match(/v3 \(gRPC\) http:\/\/127\.0\.0\.1:\d+: etcd authentication: .*user name is empty.*ETCD_USERNAME and ETCD_PASSWORD/);
-      const wrong = await failure(readSnapshot(settings({ auth: { username: 'root', password: 'wrong' } }), KEYS, 5000));
+      const wrong = await failure(readSnapshot(settings({ auth: { ...ETCD_ROOT, password: 'wrong' } }), KEYS, 5000));
       expect(wrong.causes.join('; ')).to.match(/etcd authentication: .*authentication failed/);
-      const snapshot = await readSnapshot(settings({ auth: { username: 'root', password: 'root-secret' } }), KEYS, 5000);
+      const snapshot = await readSnapshot(settings({ auth: ETCD_ROOT }), KEYS, 5000);
       expect(snapshot.get(AUTH_KEY)).to.include({ api: 'v3', value: AUTH_VALUE });
-    } finally {
-      await etcdctl('--user', 'root:root-secret', 'auth', 'disable');
-      await etcdctl('user', 'delete', 'root');
-    }
+    });
   });
 
   it('a v3 value over gRPC\'s 4 MiB receive limit is read as too large, never as absent', async () => {

@@ -8,9 +8,8 @@ import { Etcd3 } from 'etcd3';
 import { keygen } from '../../console-auth/src/keys.js';
 import { startEtcd, startNodeProcess, stopAll, type Etcd, type ManagedProcess } from '../helpers/processes.js';
 import { makeTempDir } from '../helpers/spawn.js';
-import { runTool, toolPath } from '../helpers/tools.js';
 import { startEtcdProxy } from './etcd-proxy.js';
-import { BOOTSTRAP_CLI, isRunning, makeWorkspace, registryPid, stopRuns, waitForLog, type Workspace } from './harness.js';
+import { BOOTSTRAP_CLI, isRunning, makeWorkspace, registryPid, stopRuns, waitForLog, withEtcdAuthentication, type Workspace } from './harness.js';
 
 const AUTH = '/lain/config/auth/registry';
 const STORAGE = '/lain/config/registry/storage';
@@ -82,17 +81,11 @@ describe('bootstrap --watch when etcd cannot be read as it should, or holds a pa
       proxy.refuseGrpc = false;
       await waitForLog(proc, READ_AGAIN);
 
-      const etcdctl = (...args: string[]) => runTool(toolPath('etcdctl'), ['--endpoints', etcd.endpoint, ...args], { ETCDCTL_API: '3' });
-      await etcdctl('user', 'add', 'root:root-secret');
-      await etcdctl('auth', 'enable');
-      try {
+      await withEtcdAuthentication(etcd.endpoint, async () => {
         await waitForLog(proc, NOT_READ, 2);
         expect(await statusOf()).to.equal(401);
         expect(await proc.readLog()).to.contain('etcd authentication');
-      } finally {
-        await etcdctl('--user', 'root:root-secret', 'auth', 'disable');
-        await etcdctl('user', 'delete', 'root');
-      }
+      });
       await waitForLog(proc, READ_AGAIN, 2);
 
       await v3.put(AUTH).value(JSON.stringify({ realm: 'x'.repeat(5 * 1000 * 1000) }));
