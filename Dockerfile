@@ -38,7 +38,8 @@ RUN chmod +x dist/registry/src/cli.js dist/console-auth/src/cli.js dist/bootstra
 # Images, and bootstrap's last-good config (.bootstrap/last-good.yml), survive `docker rm` here.
 VOLUME /var/lib/registry
 EXPOSE 5000
-# 200 (open) and 401 (token auth on) both mean the API is up; the template listens on :5000.
+# GET /v2/ where the rendered config says the registry listens (http.addr, http.tls, http.prefix, REGISTRY_* applied):
+# 200 (open) and 401 (auth on) mean the API is up. A shell, so that BOOTSTRAP_CONFIG_OUT moves it with the config.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:5000/v2/').then((r) => process.exit(r.status === 200 || r.status === 401 ? 0 : 1), () => process.exit(1))"]
+  CMD registry healthcheck "${BOOTSTRAP_CONFIG_OUT:-/etc/docker/registry/config.yml}"
 ENTRYPOINT ["node", "/app/dist/bootstrap/src/cli.js"]

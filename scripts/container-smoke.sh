@@ -159,9 +159,10 @@ etcdctl2 rm /lain/config/auth/registry
 start
 [[ $(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$HTTP/v2/") == 200 ]] || fail "auth off: expected 200"
 say "auth off (etcdctl rm) and restart: GET /v2/ -> 200"
-# The HEALTHCHECK command as written in the image, run inside the root filesystem, against the port in use.
-HC_SCRIPT=$(node -e 'const t=JSON.parse(process.argv[1]); console.log(t[t.length-1])' "$HEALTHCHECK")
-chroot "$ROOTFS" /usr/bin/env -i PATH=/usr/local/bin:/usr/bin:/bin node -e "${HC_SCRIPT//127.0.0.1:5000/127.0.0.1:$HTTP}" || fail "HEALTHCHECK failed"
+# The HEALTHCHECK command as written in the image (CMD-SHELL), run inside the root filesystem with the container's
+# environment, as Docker runs it: it finds the port in the rendered config.
+HC_COMMAND=$(node -e 'const t=JSON.parse(process.argv[1]); console.log(t[t.length-1])' "$HEALTHCHECK")
+chroot "$ROOTFS" /usr/bin/env -i PATH=/usr/local/bin:/usr/bin:/bin REGISTRY_HTTP_ADDR="127.0.0.1:$HTTP" /bin/sh -c "$HC_COMMAND" || fail "HEALTHCHECK failed"
 say "HEALTHCHECK command passes"
 chroot "$ROOTFS" /usr/bin/env -i PATH=/usr/local/bin:/usr/bin:/bin registry --version || fail "registry is not on PATH in the image"
 say "registry, console-auth and bootstrap are on PATH"

@@ -2,8 +2,8 @@
 // key never turns into an open registry.
 import { suggest } from '../../registry/src/config/section.js';
 import type { Problem } from './problem.js';
-import { AUTH_KEY, describeKey, etcdctlSet, type EtcdValue } from './keys.js';
-import { describeJson, parseObject, type JsonObject } from './json-value.js';
+import { AUTH_KEY, describeKey, etcdctlSet, etcdctlSetExample, type EtcdValue } from './keys.js';
+import { clip, describeJson, parseObject, type JsonObject } from './json-value.js';
 
 /** Where the LAIN console's certificate is mounted into the registry container. */
 export const DEFAULT_ROOTCERTBUNDLE = '/lain/app/auth/server.pem';
@@ -29,9 +29,9 @@ function realmProblem(value: unknown): string | undefined {
   try {
     url = new URL(value);
   } catch {
-    return `${JSON.stringify(value)} is not a URL (e.g. http://console.<domain>/api/v1/authorize/registry/)`;
+    return `${clip(JSON.stringify(value))} is not a URL (e.g. http://console.<domain>/api/v1/authorize/registry/)`;
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') return `${JSON.stringify(value)} is not an http or https URL`;
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return `${clip(JSON.stringify(value))} is not an http or https URL`;
   return undefined;
 }
 
@@ -79,8 +79,7 @@ function corrected(good: JsonObject): JsonObject {
 
 /** The auth.token section the key asks for, or the problems with it (never a partial section). */
 export function parseAuthKey(entry: EtcdValue): TokenSection | Problem[] {
-  const example = { realm: 'http://console.<domain>/api/v1/authorize/registry/', issuer: LAIN_ISSUER, service: '<domain>' };
-  const result = parseObject(entry, etcdctlSet(AUTH_KEY, example, entry.api));
+  const result = parseObject(entry, etcdctlSetExample(AUTH_KEY, entry.api));
   if ('problem' in result) return [result.problem];
   const parsed = result.object;
 

@@ -8,8 +8,9 @@ import { maskSecrets, toYaml } from '../../registry/src/config/load.js';
 import { createLogger, type Logger } from '../../registry/src/log.js';
 import { saveLastGood } from './last-good.js';
 import { plan, summary, type Plan } from './plan.js';
-import { BootstrapError, EXIT, formatProblems } from './problem.js';
-import { readSettings, type Settings } from './settings.js';
+import { clip } from './json-value.js';
+import { BootstrapError, EXIT, formatProblems, reportProblems } from './problem.js';
+import { NO_ETCD, readSettings, type Settings } from './settings.js';
 import { forwardSignals, startRegistryChild, type RegistryChild } from './supervise.js';
 import { watchEtcd } from './watch.js';
 
@@ -19,9 +20,9 @@ const USAGE = `usage:
                                  registry gracefully on a change that validates (one that does not is refused)
   bootstrap render [--out FILE]  print the config a restart would run (secrets masked) and whether it is valid;
                                  --out writes it unmasked to FILE; exit 0 if bootstrap would start, 1 if not
-settings come from the environment: ETCD_ENDPOINTS, ETCD_CA, ETCD_CERT, ETCD_KEY, BOOTSTRAP_ETCD_TIMEOUT,
-BOOTSTRAP_WATCH_INTERVAL, BOOTSTRAP_TEMPLATE, BOOTSTRAP_CONFIG_OUT, BOOTSTRAP_STATE_DIR, BOOTSTRAP_REGISTRY_CLI
-(see docs/bootstrap.md)
+settings come from the environment: ETCD_ENDPOINTS (\`none\`: no etcd, the template and REGISTRY_* alone), ETCD_CA,
+ETCD_CERT, ETCD_KEY, ETCD_USERNAME, ETCD_PASSWORD, BOOTSTRAP_ETCD_TIMEOUT, BOOTSTRAP_WATCH_INTERVAL,
+BOOTSTRAP_TEMPLATE, BOOTSTRAP_CONFIG_OUT, BOOTSTRAP_STATE_DIR, BOOTSTRAP_REGISTRY_CLI (see docs/bootstrap.md)
 `;
 
 async function writePrivate(path: string, text: string): Promise<void> {
@@ -30,12 +31,14 @@ async function writePrivate(path: string, text: string): Promise<void> {
 }
 
 function logPlan(p: Plan, log: Logger): void {
-  for (const warning of p.warnings) log.warn({ config: p.origin }, warning);
+  for (const warning of p.warnings) log.warn({ config: p.origin }, clip(warning, 1000));
   if (p.origin === 'last-good') {
     log.error(
-      { ...summary(p), lastGood: p.lastGoodPath, savedAt: p.savedAt.toISOString(), endpoints: p.unreachable.endpoints, causes: p.unreachable.causes },
-      `ETCD UNREACHABLE: STARTING ON THE LAST-GOOD CONFIG ${p.lastGoodPath} (rendered ${p.savedAt.toISOString()}); changes made in etcd since then are NOT in force until a restart with etcd up`,
+      { ...summary(p), lastGood: p.lastGoodPath, savedAt: p.savedAt.toISOString(), endpoints: p.failure.endpoints, causes: p.failure.causes },
+      `ETCD NOT READABLE: STARTING ON THE LAST-GOOD CONFIG ${p.lastGoodPath} (rendered ${p.savedAt.toISOString()}); changes made in etcd since then are NOT in force until a restart that reads etcd`,
     );
+  } else if (p.origin === 'no-etcd') {
+    log.warn(summary(p), `config rendered from the template and REGISTRY_* alone: ETCD_ENDPOINTS=${NO_ETCD}, etcd is not read`);
   } else {
     log.info(summary(p), 'config rendered from etcd');
   }
@@ -79,9 +82,10 @@ async function run(settings: Settings, log: Logger, watch: boolean): Promise<num
       registry = await startRegistryChild(settings.registryCli, settings.configOut, log);
       child = registry;
     };
-    if (watch) {
+    if (watch && settings.etcd !== NO_ETCD) {
       const apply = (rendered: { text: string }) => (restarting = restart(rendered.text));
-      watchEtcd({ settings, template: p.template, env: process.env, log, running: p.text, apply, signal: watching.signal }).catch((err: unknown) => {
+      const options = { etcd: settings.etcd, intervalMs: settings.watchIntervalMs, template: p.template, env: process.env, log, running: p.text, apply, signal: watching.signal };
+      watchEtcd(options).catch((err: unknown) => {
         log.error({ err }, 'watch stopped; the registry keeps running on its current config');
       });
     }
@@ -105,13 +109,14 @@ async function render(settings: Settings, out: string | undefined, log: Logger):
   const p = await plan(settings, process.env, log);
   if (out !== undefined) await writePrivate(out, p.text);
   process.stdout.write(toYaml(maskSecrets(p.config)));
-  for (const warning of p.warnings) process.stderr.write(`warning: ${warning}\n`);
+  for (const warning of p.warnings) process.stderr.write(`warning: ${clip(warning, 1000)}\n`);
   if (p.origin === 'last-good') {
     process.stderr.write(
-      `bootstrap render: etcd unreachable at ${p.unreachable.endpoints.join(', ')} (${p.unreachable.causes.join('; ')});\n` +
+      `bootstrap render: etcd could not be read at ${p.failure.endpoints.join(', ')} (${p.failure.causes.join('; ')});\n` +
         `bootstrap would start on the LAST-GOOD config ${p.lastGoodPath} (rendered ${p.savedAt.toISOString()}), shown above\n`,
     );
   } else {
+    if (p.origin === 'no-etcd') process.stderr.write(`bootstrap render: ETCD_ENDPOINTS=${NO_ETCD}: etcd is not read; the config is the template with REGISTRY_* applied\n`);
     const s = summary(p);
     process.stderr.write(`bootstrap render: valid; bootstrap would start the registry with auth: ${String(s.auth)}; storage: ${String(s.storage)}\n`);
   }
@@ -141,6 +146,10 @@ async function main(argv: string[]): Promise<number> {
   const log = createLogger({ level: 'info', formatter: 'text', fields: { program: 'bootstrap' } }, rendering ? process.stderr : process.stdout);
   try {
     const settings = await readSettings(process.env);
+    if (values.watch === true && settings.etcd === NO_ETCD) {
+      process.stderr.write(`bootstrap: --watch reads etcd, and ETCD_ENDPOINTS=${NO_ETCD} says there is none; drop one of them\n${USAGE}`);
+      return EXIT.usage;
+    }
     return rendering ? await render(settings, values.out, log) : await run(settings, log, values.watch === true);
   } catch (err) {
     if (!(err instanceof BootstrapError)) throw err;
@@ -148,8 +157,7 @@ async function main(argv: string[]): Promise<number> {
       for (const line of formatProblems(err.problems)) process.stderr.write(`${line}\n`);
       process.stderr.write(`bootstrap render: NOT valid; bootstrap would refuse to start (${err.problems.length} problem${err.problems.length === 1 ? '' : 's'})\n`);
     } else {
-      for (const line of formatProblems(err.problems)) log.fatal(line);
-      log.fatal({ exitCode: err.exitCode }, 'refusing to start the registry');
+      reportProblems(err.problems, log, 'fatal', 'refusing to start the registry', { exitCode: err.exitCode });
     }
     return err.exitCode;
   }

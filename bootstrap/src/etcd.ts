@@ -1,148 +1,115 @@
-// Reads bootstrap's keys from etcd: the v3 keyspace through the etcd3 client first, then the v2 keyspace over HTTP
-// (`GET /v2/keys/<key>`), which is all the etcd 2 clusters of old LAIN nodes serve.
-import { request as httpRequest, type IncomingMessage } from 'node:http';
-import { request as httpsRequest } from 'node:https';
-import { rootCertificates } from 'node:tls';
+// Reads bootstrap's keys from etcd: the v3 keyspace first, then the v2 keyspace. v2 fills in only keys that v3
+// positively answered are absent, or every key when the server says it is etcd 2 (which has no v3 API). Any other v3
+// failure fails the read: a key that v3 could not be asked about is never taken as absent, which would open the
+// registry.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Etcd3, type IOptions } from 'etcd3';
 import type { Logger } from 'pino';
+import { describeGrpcFailure, describeHttpFailure, formatSeconds } from './etcd-cause.js';
+import { readServerVersion, readV2, type HttpAuth, type HttpTls, type V2Read } from './etcd-v2.js';
+import { readV3, type V3Read } from './etcd-v3.js';
 import type { EtcdValue, Key } from './keys.js';
 
-export interface EtcdTls {
-  ca?: Buffer;
-  cert?: Buffer;
-  key?: Buffer;
-}
+export type EtcdTls = HttpTls;
 
 export interface EtcdSettings {
   endpoints: string[];
   tls?: EtcdTls;
+  /** ETCD_USERNAME and ETCD_PASSWORD, for an etcd with authentication on. */
+  auth?: HttpAuth;
 }
 
-/** What etcd holds for bootstrap's keys; a key that is absent from both keyspaces is absent here. */
+/** What etcd holds for bootstrap's keys; a key that both keyspaces positively answered is absent is absent here. */
 export type EtcdSnapshot = Map<Key, EtcdValue>;
 
-export class EtcdUnreachable extends Error {
+export class EtcdReadFailed extends Error {
   constructor(
     readonly endpoints: string[],
     readonly causes: string[],
   ) {
-    super(`etcd unreachable at ${endpoints.join(', ')}: ${causes.join('; ')}`);
-    this.name = 'EtcdUnreachable';
+    super(`etcd could not be read at ${endpoints.join(', ')}: ${causes.join('; ')}`);
+    this.name = 'EtcdReadFailed';
   }
 }
 
-async function readV3(settings: EtcdSettings, keys: readonly Key[], timeoutMs: number): Promise<Map<Key, string>> {
-  const options: IOptions = {
-    hosts: settings.endpoints,
-    dialTimeout: timeoutMs,
-    defaultCallOptions: () => ({ deadline: Date.now() + timeoutMs }),
-  };
-  if (settings.tls !== undefined) {
-    options.credentials = {
-      // Without ETCD_CA the server is checked against the system's roots, as grpc does by default.
-      rootCertificate: settings.tls.ca ?? Buffer.from(rootCertificates.join('\n')),
-      privateKey: settings.tls.key,
-      certChain: settings.tls.cert,
-    };
-  }
-  const client = new Etcd3(options);
+function hostOf(endpoint: string): string {
+  return new URL(endpoint).hostname;
+}
+
+/** v3's answers, or undefined when the server is an etcd 2 (no v3 keyspace); throws when v3 failed otherwise. */
+async function readV3OrLearnItIsAbsent(settings: EtcdSettings, keys: readonly Key[], timeoutMs: number): Promise<Map<Key, V3Read> | undefined> {
+  let v3Failure: string;
   try {
-    const values = new Map<Key, string>();
-    for (const key of keys) {
-      const value = await client.get(key).string();
-      if (value !== null) values.set(key, value);
-    }
-    return values;
-  } finally {
-    client.close();
+    return await readV3(settings.endpoints, settings.tls, settings.auth, keys, timeoutMs);
+  } catch (err) {
+    v3Failure = `v3 (gRPC) ${settings.endpoints.join(', ')}: ${describeGrpcFailure(err, settings.endpoints.map(hostOf).join(', '), timeoutMs)}`;
   }
-}
-
-interface V2Node {
-  value?: string;
-  dir?: boolean;
-}
-
-async function readBody(res: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of res) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
-}
-
-function getV2(endpoint: string, key: Key, tls: EtcdTls | undefined, timeoutMs: number): Promise<{ status: number; body: string }> {
-  const url = new URL(`/v2/keys${key}`, endpoint);
-  const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
-  return new Promise((resolve, reject) => {
-    const req = request(url, { method: 'GET', timeout: timeoutMs, ca: tls?.ca, cert: tls?.cert, key: tls?.key }, (res) => {
-      readBody(res).then((body) => resolve({ status: res.statusCode ?? 0, body }), reject);
-    });
-    req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
-    req.on('error', reject);
-    req.end();
-  });
-}
-
-/** The v2 value of `key`, undefined when it is absent (or the server does not serve the v2 API at all). */
-async function readV2(endpoint: string, key: Key, tls: EtcdTls | undefined, timeoutMs: number): Promise<string | undefined> {
-  const { status, body } = await getV2(endpoint, key, tls, timeoutMs);
-  // etcd answers 404 both for a missing key ({"errorCode":100}) and, as plain text, when started without --enable-v2.
-  if (status === 404) return undefined;
-  if (status !== 200) throw new Error(`GET /v2/keys${key} answered ${status}: ${body.slice(0, 200)}`);
-  const node = (JSON.parse(body) as { node?: V2Node }).node;
-  if (node?.dir === true) return '';
-  return node?.value;
-}
-
-async function readV2Anywhere(settings: EtcdSettings, key: Key, timeoutMs: number, causes: string[]): Promise<{ value: string | undefined } | undefined> {
+  const causes = [v3Failure];
   for (const endpoint of settings.endpoints) {
     try {
-      return { value: await readV2(endpoint, key, settings.tls, timeoutMs) };
+      const version = await readServerVersion(endpoint, settings.tls, settings.auth, timeoutMs);
+      if (/^[0-2]\./.test(version)) return undefined;
+      causes.push(`${endpoint}: the server says it is etcd ${version}, which has the v3 keyspace, so its keys cannot be read from v2 alone`);
     } catch (err) {
-      causes.push(`v2 ${endpoint}: ${(err as Error).message}`);
+      causes.push(`v2 ${endpoint}: ${describeHttpFailure(err, hostOf(endpoint))}`);
     }
   }
-  return undefined;
+  throw new EtcdReadFailed(settings.endpoints, causes);
+}
+
+async function readV2Anywhere(settings: EtcdSettings, key: Key, timeoutMs: number, v3Answered: boolean): Promise<V2Read> {
+  const causes: string[] = [];
+  for (const endpoint of settings.endpoints) {
+    try {
+      return await readV2(endpoint, key, settings.tls, settings.auth, timeoutMs, v3Answered);
+    } catch (err) {
+      causes.push(`v2 ${endpoint}: ${describeHttpFailure(err, hostOf(endpoint))}`);
+    }
+  }
+  throw new EtcdReadFailed(settings.endpoints, causes);
 }
 
 /**
- * One read of every key. A key set in both keyspaces is taken from v3 (marked when the v2 value differs); a failed v3
- * read falls back to v2 alone. Throws EtcdUnreachable when neither keyspace can be read.
+ * One read of every key. A key set in both keyspaces is taken from v3 (marked when the v2 value differs). Throws
+ * EtcdReadFailed, naming every cause, when either keyspace cannot be read as it must be.
  */
 export async function readSnapshot(settings: EtcdSettings, keys: readonly Key[], timeoutMs: number): Promise<EtcdSnapshot> {
-  const causes: string[] = [];
-  let v3: Map<Key, string> | undefined;
-  try {
-    v3 = await readV3(settings, keys, timeoutMs);
-  } catch (err) {
-    causes.push(`v3: ${(err as Error).message}`);
-  }
+  const v3 = await readV3OrLearnItIsAbsent(settings, keys, timeoutMs);
   const snapshot: EtcdSnapshot = new Map();
   for (const key of keys) {
-    const v2 = await readV2Anywhere(settings, key, timeoutMs, causes);
-    if (v2 === undefined) throw new EtcdUnreachable(settings.endpoints, causes);
-    const v3Value = v3?.get(key);
-    if (v3Value !== undefined) snapshot.set(key, { key, api: 'v3', value: v3Value, shadowsV2: v2.value !== undefined && v2.value !== v3Value });
-    else if (v2.value !== undefined) snapshot.set(key, { key, api: 'v2', value: v2.value });
+    const v2 = await readV2Anywhere(settings, key, timeoutMs, v3 !== undefined);
+    const fromV3 = v3?.get(key) ?? { absent: true };
+    if ('value' in fromV3) {
+      snapshot.set(key, { key, api: 'v3', value: fromV3.value, shadowsV2: !('absent' in v2) && !('value' in v2 && v2.value === fromV3.value) });
+    } else if ('tooLarge' in fromV3) {
+      snapshot.set(key, { key, api: 'v3', value: '', tooLarge: fromV3.tooLarge });
+    } else if ('value' in v2) {
+      snapshot.set(key, { key, api: 'v2', value: v2.value });
+    } else if ('tooLarge' in v2) {
+      snapshot.set(key, { key, api: 'v2', value: '', tooLarge: v2.tooLarge });
+    }
   }
   return snapshot;
 }
 
-/** Reads with exponential backoff until `timeoutMs` has passed, then throws the last EtcdUnreachable. */
+/** Each attempt gets at least this long, so that the last one before the deadline still names its real cause. */
+const MIN_ATTEMPT_MS = 1000;
+const MAX_ATTEMPT_MS = 5000;
+
+/** Reads with exponential backoff until `timeoutMs` has passed, then throws the last EtcdReadFailed. */
 export async function readWithRetry(settings: EtcdSettings, keys: readonly Key[], timeoutMs: number, log: Logger): Promise<EtcdSnapshot> {
   const deadline = Date.now() + timeoutMs;
   let delay = 250;
   for (let attempt = 1; ; attempt++) {
-    const remaining = Math.max(deadline - Date.now(), 1);
+    const attemptMs = Math.min(Math.max(deadline - Date.now(), MIN_ATTEMPT_MS), MAX_ATTEMPT_MS);
     try {
-      return await readSnapshot(settings, keys, Math.min(remaining, 5000));
+      return await readSnapshot(settings, keys, attemptMs);
     } catch (err) {
-      if (!(err instanceof EtcdUnreachable)) throw err;
+      if (!(err instanceof EtcdReadFailed)) throw err;
       const left = deadline - Date.now();
       if (left <= 0) throw err;
-      log.warn({ attempt, endpoints: settings.endpoints, causes: err.causes, retryInMs: Math.min(delay, left) }, 'etcd unreachable, retrying');
+      log.warn({ attempt, endpoints: settings.endpoints, causes: err.causes, retryIn: formatSeconds(Math.min(delay, left)) }, 'etcd could not be read, retrying');
       await sleep(Math.min(delay, left));
-      delay = Math.min(delay * 2, 5000);
+      delay = Math.min(delay * 2, MAX_ATTEMPT_MS);
     }
   }
 }

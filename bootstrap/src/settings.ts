@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { EtcdSettings, EtcdTls } from './etcd.js';
+import type { HttpAuth } from './etcd-v2.js';
 import { BootstrapError, errorCode, type Problem } from './problem.js';
 
 /** What a LAIN node resolves to its etcd cluster. */
@@ -15,8 +16,12 @@ export const DEFAULT_CONFIG_OUT = '/etc/docker/registry/config.yml';
 // From dist/bootstrap/src/ to the package root, where etc/ and dist/registry/ live side by side.
 const here = dirname(fileURLToPath(import.meta.url));
 
+/** ETCD_ENDPOINTS=none: no etcd at all, the config comes from the template and REGISTRY_* alone. */
+export const NO_ETCD = 'none';
+
 export interface Settings {
-  etcd: EtcdSettings;
+  /** 'none' only when ETCD_ENDPOINTS says so: an etcd that cannot be read never turns into "no etcd". */
+  etcd: EtcdSettings | typeof NO_ETCD;
   etcdTimeoutMs: number;
   /** How often `bootstrap --watch` reads etcd. */
   watchIntervalMs: number;
@@ -27,9 +32,14 @@ export interface Settings {
   registryCli: string;
 }
 
-function parseEndpoints(text: string, problems: Problem[]): string[] {
+function parseEndpoints(text: string, problems: Problem[]): string[] | typeof NO_ETCD {
   const endpoints = text.split(',').map((e) => e.trim()).filter((e) => e !== '');
+  if (endpoints.length === 1 && endpoints[0] === NO_ETCD) return NO_ETCD;
   for (const endpoint of endpoints) {
+    if (endpoint === NO_ETCD) {
+      problems.push({ source: 'environment variable ETCD_ENDPOINTS', message: `"${NO_ETCD}" cannot be listed with etcd endpoints`, fix: `ETCD_ENDPOINTS=${NO_ETCD} to run without etcd, or only etcd client URLs` });
+      continue;
+    }
     let ok = false;
     try {
       ok = ['http:', 'https:'].includes(new URL(endpoint).protocol);
@@ -38,7 +48,7 @@ function parseEndpoints(text: string, problems: Problem[]): string[] {
     }
     if (!ok) problems.push({ source: 'environment variable ETCD_ENDPOINTS', message: `${JSON.stringify(endpoint)} is not an http(s) URL`, fix: `ETCD_ENDPOINTS=${DEFAULT_ENDPOINTS} (comma-separated URLs)` });
   }
-  if (endpoints.length === 0) problems.push({ source: 'environment variable ETCD_ENDPOINTS', message: 'names no endpoint', fix: `ETCD_ENDPOINTS=${DEFAULT_ENDPOINTS} (or unset it)` });
+  if (endpoints.length === 0) problems.push({ source: 'environment variable ETCD_ENDPOINTS', message: 'names no endpoint', fix: `ETCD_ENDPOINTS=${DEFAULT_ENDPOINTS} (or unset it; ETCD_ENDPOINTS=${NO_ETCD} runs without etcd)` });
   return endpoints;
 }
 
@@ -64,6 +74,18 @@ async function readTls(env: NodeJS.ProcessEnv, problems: Problem[]): Promise<Etc
   return tls.ca === undefined && tls.cert === undefined && tls.key === undefined ? undefined : tls;
 }
 
+function readAuth(env: NodeJS.ProcessEnv, problems: Problem[]): HttpAuth | undefined {
+  const username = env.ETCD_USERNAME ?? '';
+  const password = env.ETCD_PASSWORD ?? '';
+  if (username === '' && password === '') return undefined;
+  if (username === '' || password === '') {
+    const [missing, given] = username === '' ? ['ETCD_USERNAME', 'ETCD_PASSWORD'] : ['ETCD_PASSWORD', 'ETCD_USERNAME'];
+    problems.push({ source: `environment variable ${missing}`, message: `is required with ${given}`, fix: `set ${missing} too, or neither` });
+    return undefined;
+  }
+  return { username, password };
+}
+
 function parseSeconds(variable: string, env: NodeJS.ProcessEnv, fallback: number, problems: Problem[]): number {
   const text = env[variable];
   if (text === undefined || text === '') return fallback * 1000;
@@ -78,11 +100,12 @@ export async function readSettings(env: NodeJS.ProcessEnv): Promise<Settings> {
   const problems: Problem[] = [];
   const endpoints = parseEndpoints(env.ETCD_ENDPOINTS ?? DEFAULT_ENDPOINTS, problems);
   const tls = await readTls(env, problems);
+  const auth = readAuth(env, problems);
   const etcdTimeoutMs = parseSeconds('BOOTSTRAP_ETCD_TIMEOUT', env, DEFAULT_ETCD_TIMEOUT_SECONDS, problems);
   const watchIntervalMs = parseSeconds('BOOTSTRAP_WATCH_INTERVAL', env, DEFAULT_WATCH_INTERVAL_SECONDS, problems);
   if (problems.length > 0) throw new BootstrapError(problems);
   const settings: Settings = {
-    etcd: tls === undefined ? { endpoints } : { endpoints, tls },
+    etcd: endpoints === NO_ETCD ? NO_ETCD : { endpoints, ...(tls === undefined ? {} : { tls }), ...(auth === undefined ? {} : { auth }) },
     etcdTimeoutMs,
     watchIntervalMs,
     templatePath: resolve(env.BOOTSTRAP_TEMPLATE || resolve(here, '../../../etc/config.yml')),

@@ -3,7 +3,7 @@
 import { DRIVERS, STORAGE_SECTIONS } from '../../registry/src/config/storage.js';
 import { suggest } from '../../registry/src/config/section.js';
 import type { Problem } from './problem.js';
-import { STORAGE_KEY, describeKey, etcdctlRm, etcdctlSet, type EtcdValue } from './keys.js';
+import { S3_EXAMPLE, STORAGE_KEY, describeKey, etcdctlRm, etcdctlSet, etcdctlSetExample, type EtcdValue } from './keys.js';
 import { describeJson, isObject, parseObject, type JsonObject } from './json-value.js';
 
 export interface StorageOverride {
@@ -28,14 +28,17 @@ function without(value: JsonObject, key: string): JsonObject {
   return Object.fromEntries(Object.entries(value).filter(([k]) => k !== key));
 }
 
-const S3_EXAMPLE = { region: '<region>', bucket: '<bucket>', accesskey: '<accesskey>', secretkey: '<secretkey>' };
+/** A command with a note and the local-disk alternative as a shell comment, so that the line pastes as it is. */
+function withLocalDisk(entry: EtcdValue, command: string, note?: string): string {
+  return `${command}  # ${note === undefined ? '' : `${note}; `}or, for local disk: ${etcdctlRm(STORAGE_KEY, entry.api)}`;
+}
 
-export function storageFix(entry: EtcdValue, value: JsonObject): string {
-  return `${etcdctlSet(STORAGE_KEY, maskStorageValue(value), entry.api)} (or ${etcdctlRm(STORAGE_KEY, entry.api)} for local disk)`;
+export function storageFix(entry: EtcdValue, value: JsonObject, note?: string): string {
+  return withLocalDisk(entry, etcdctlSet(STORAGE_KEY, maskStorageValue(value), entry.api), note);
 }
 
 export function parseStorageKey(entry: EtcdValue): StorageOverride | Problem[] {
-  const result = parseObject(entry, storageFix(entry, { s3: S3_EXAMPLE }));
+  const result = parseObject(entry, withLocalDisk(entry, etcdctlSetExample(STORAGE_KEY, entry.api)));
   if ('problem' in result) return [result.problem];
   const parsed = result.object;
   const source = describeKey(entry);
@@ -67,7 +70,7 @@ export function parseStorageKey(entry: EtcdValue): StorageOverride | Problem[] {
   if (drivers.length > 1) {
     const [keep, ...drop] = drivers;
     const kept = drop.reduce(without, parsed);
-    problems.push({ source, field: drivers.join(', '), message: `names ${drivers.length} storage drivers (${drivers.join(', ')}); exactly one is allowed`, fix: `keep one driver, e.g. ${keep}: ${storageFix(entry, kept)}` });
+    problems.push({ source, field: drivers.join(', '), message: `names ${drivers.length} storage drivers (${drivers.join(', ')}); exactly one is allowed`, fix: storageFix(entry, kept, `keeps one driver, ${keep}`) });
   }
   if (problems.length > 0) return problems;
   if (drivers.length === 0) return { value: parsed, sections };

@@ -1,17 +1,19 @@
 // `bootstrap --watch`: reads etcd every BOOTSTRAP_WATCH_INTERVAL and re-renders on a change. A change that renders
 // and validates is handed to `apply` (a graceful restart of the registry); one that does not is refused and logged,
-// and the running registry keeps serving. Polling works the same on the v2 and the v3 keyspace.
+// and the running registry keeps serving. A read that fails changes nothing either: the registry keeps the config it
+// runs with, so a closed registry stays closed. Polling works the same on the v2 and the v3 keyspace.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import { EtcdUnreachable, readSnapshot, type EtcdSnapshot } from './etcd.js';
+import { EtcdReadFailed, readSnapshot, type EtcdSettings, type EtcdSnapshot } from './etcd.js';
+import { clip } from './json-value.js';
 import { KEYS } from './keys.js';
-import { BootstrapError, formatProblems } from './problem.js';
+import { BootstrapError, reportProblems } from './problem.js';
 import { renderConfig, type Rendered } from './render.js';
-import type { Settings } from './settings.js';
 import type { Template } from './template.js';
 
 export interface WatchOptions {
-  settings: Settings;
+  etcd: EtcdSettings;
+  intervalMs: number;
   template: Template;
   env: NodeJS.ProcessEnv;
   log: Logger;
@@ -23,26 +25,30 @@ export interface WatchOptions {
 }
 
 function fingerprint(snapshot: EtcdSnapshot): string {
-  return JSON.stringify([...snapshot.values()].map((v) => [v.key, v.api, v.value, v.shadowsV2]));
+  return JSON.stringify([...snapshot.values()].map((v) => [v.key, v.api, v.value, v.tooLarge, v.shadowsV2]));
 }
+
+const KEEPS_RUNNING = 'the registry keeps running on its current config';
 
 export async function watchEtcd(o: WatchOptions): Promise<void> {
   let seen: string | undefined;
   let running = o.running;
-  let unreachable = false;
+  // What was last logged about a failed read, so that an outage is logged once, and its end too.
+  let failure: string | undefined;
   for (;;) {
-    await sleep(o.settings.watchIntervalMs, undefined, { signal: o.signal }).catch(() => undefined);
+    await sleep(o.intervalMs, undefined, { signal: o.signal }).catch(() => undefined);
     if (o.signal.aborted) return;
     let snapshot: EtcdSnapshot;
     try {
-      snapshot = await readSnapshot(o.settings.etcd, KEYS, Math.min(Math.max(o.settings.watchIntervalMs, 1000), 5000));
+      snapshot = await readSnapshot(o.etcd, KEYS, Math.min(Math.max(o.intervalMs, 1000), 5000));
     } catch (err) {
-      if (!(err instanceof EtcdUnreachable)) throw err;
-      if (!unreachable) o.log.warn({ causes: err.causes }, 'watch: etcd unreachable; the registry keeps running on its current config');
-      unreachable = true;
+      const causes = err instanceof EtcdReadFailed ? err.causes : [clip(String(err), 300)];
+      if (causes.join('; ') !== failure) o.log.warn({ causes }, `watch: etcd could not be read; ${KEEPS_RUNNING}`);
+      failure = causes.join('; ');
       continue;
     }
-    unreachable = false;
+    if (failure !== undefined) o.log.info('watch: etcd readable again');
+    failure = undefined;
     const print = fingerprint(snapshot);
     if (print === seen) continue;
     seen = print;
@@ -50,13 +56,16 @@ export async function watchEtcd(o: WatchOptions): Promise<void> {
     try {
       rendered = await renderConfig(o.template, snapshot, o.env);
     } catch (err) {
-      if (!(err instanceof BootstrapError)) throw err;
-      for (const line of formatProblems(err.problems)) o.log.error(line);
-      o.log.error('watch: change in etcd refused; the registry keeps running on its current config');
+      if (err instanceof BootstrapError) {
+        reportProblems(err.problems, o.log, 'error', `watch: change in etcd refused; ${KEEPS_RUNNING}`);
+      } else {
+        // A value no check foresaw must not end the watch: the next change still gets its turn.
+        o.log.error({ error: clip(String(err), 300) }, `watch: change in etcd could not be rendered; ${KEEPS_RUNNING}`);
+      }
       continue;
     }
     if (rendered.text === running || o.signal.aborted) continue;
-    for (const warning of rendered.warnings) o.log.warn(warning);
+    for (const warning of rendered.warnings) o.log.warn(clip(warning, 1000));
     o.log.info('watch: etcd changed; restarting the registry on the new config');
     await o.apply(rendered);
     running = rendered.text;

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { configCheck } from './commands/config-check.js';
 import { du } from './commands/du.js';
 import { garbageCollect } from './commands/garbage-collect.js';
+import { healthcheck } from './commands/healthcheck.js';
 import { list } from './commands/list.js';
 import { prune } from './commands/prune.js';
 import { migrateCommand } from './commands/migrate.js';
@@ -14,6 +15,7 @@ import { CommandError, type Command } from './commands/command.js';
 const COMMANDS: Record<string, Command> = {
   serve,
   'config-check': configCheck,
+  healthcheck,
   'garbage-collect': garbageCollect,
   list,
   du,

@@ -1,8 +1,9 @@
 // bootstrap as the container's ENTRYPOINT, with the real `registry serve` as its child, a real etcd, console-auth
 // tokens and skopeo: what an SA sees after `etcdctl set/put/rm` and a restart, and how signals and exits travel.
 import { expect } from 'chai';
+import bcrypt from 'bcryptjs';
 import { createHash } from 'node:crypto';
-import { rm, stat } from 'node:fs/promises';
+import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -11,31 +12,11 @@ import { buildOciImage, skopeo, type BuiltImage } from '../helpers/images.js';
 import { s3Client, startEtcd, startNodeProcess, startS3rver, stopAll, type Etcd, type ManagedProcess } from '../helpers/processes.js';
 import { freePort } from '../helpers/ports.js';
 import { makeTempDir } from '../helpers/spawn.js';
-import { BOOTSTRAP_CLI, REGISTRY_CLI, isRunning, makeWorkspace, registryPid, runBootstrap, startBootstrap, stopRuns, type Workspace } from './harness.js';
+import { runTool } from '../helpers/tools.js';
+import { BOOTSTRAP_CLI, DOCKERFILE, REGISTRY_CLI, dockerStop, isRunning, makeWorkspace, refused, registryPid, runBootstrap, startBootstrap, stopRuns, waitForLog, type Workspace } from './harness.js';
 
 const AUTH = '/lain/config/auth/registry';
 const STORAGE = '/lain/config/registry/storage';
-
-async function waitForLog(proc: ManagedProcess, text: string): Promise<void> {
-  while (!(await proc.readLog()).includes(text)) {
-    if (!isRunning(proc.pid)) throw new Error(`${proc.name} exited before logging "${text}":\n${await proc.readLog()}`);
-    await sleep(50);
-  }
-}
-
-/** Stops bootstrap with SIGTERM as `docker stop` does; returns its exit code and checks it left no registry behind. */
-async function dockerStop(proc: ManagedProcess): Promise<number | null> {
-  const child = await registryPid(proc);
-  process.kill(proc.pid, 'SIGTERM');
-  const { code } = await proc.exited;
-  expect(isRunning(child), 'registry child left running').to.equal(false);
-  await proc.stop();
-  return code;
-}
-
-async function refused(url: string): Promise<boolean> {
-  return fetch(url).then(() => false, () => true);
-}
 
 describe('bootstrap as the container entrypoint', function () {
   let etcd: Etcd;
@@ -148,7 +129,7 @@ describe('bootstrap as the container entrypoint', function () {
     await etcd.putV3(AUTH, JSON.stringify({ realm: 'not a url', issuer: 'auth server', service: 'lain.local' }));
     await waitForLog(proc, 'watch: change in etcd refused');
     expect(await statusOf()).to.equal(401);
-    expect(await proc.readLog()).to.contain('field \\"realm\\": \\"not a url\\" is not a URL');
+    expect(await proc.readLog()).to.contain('field "realm": "not a url" is not a URL');
 
     await etcd.delV3(AUTH);
     await until(200);
@@ -165,13 +146,31 @@ describe('bootstrap as the container entrypoint', function () {
     const ws = await workspace();
     expect(await dockerStop(await startBootstrap(ws))).to.equal(0);
     await etcd.setV2(AUTH, JSON.stringify({ realm: 'console.lain.local', issuer: 'auth server', service: 'lain.local' }));
-    const { code, stdout } = await runBootstrap([], ws.env());
+    const { code, stdout, stderr } = await runBootstrap([], ws.env());
     expect(code).to.equal(1);
-    expect(stdout).to.contain('level=fatal');
-    expect(stdout).to.contain('field \\"realm\\": \\"console.lain.local\\" is not a URL');
-    expect(stdout).to.contain('ETCDCTL_API=2 etcdctl set /lain/config/auth/registry');
+    expect(stdout).to.match(/level=fatal msg="refusing to start the registry; what is wrong and the fix are on stderr".*toFix=.*\/lain\/config\/auth\/registry/);
+    expect(stderr).to.contain('field "realm": "console.lain.local" is not a URL');
+    expect(stderr).to.contain(`Fix: ETCDCTL_API=2 etcdctl set /lain/config/auth/registry '{"realm":"http://console.lain.local/api/v1/authorize/registry/"`);
     expect(stdout).to.not.contain('registry started');
     expect(await refused(`${ws.url}/v2/`)).to.equal(true);
+  });
+
+  it('the fix command of a refused start pastes as printed: bash runs it, etcd holds the value byte for byte, the next start is closed', async () => {
+    // A realm with a single quote, and no issuer: the fix adds LAIN's issuer and keeps the realm as written.
+    const realm = `${ca.realm}?team=o'brien`;
+    await etcd.setV2(AUTH, JSON.stringify({ realm, service: ca.service, rootcertbundle: ca.certPath }));
+    const ws = await workspace();
+    const { code, stderr } = await runBootstrap([], ws.env());
+    expect(code).to.equal(1);
+    const printed = /Fix: (ETCDCTL_API=2 etcdctl set .*)$/m.exec(stderr)?.[1];
+    expect(printed, stderr).to.be.a('string');
+    await runTool('/bin/bash', ['-c', printed ?? ''], { ETCDCTL_ENDPOINTS: etcd.endpoint, PATH: `/usr/bin:${process.env.PATH ?? ''}` });
+    expect(await etcd.getV2(AUTH)).to.equal(JSON.stringify({ realm, issuer: 'auth server', service: ca.service, rootcertbundle: ca.certPath }));
+    const proc = await startBootstrap(ws);
+    const res = await fetch(`${ws.url}/v2/`);
+    expect(res.status).to.equal(401);
+    expect(res.headers.get('www-authenticate')).to.contain(`realm="${realm}"`);
+    expect(await dockerStop(proc)).to.equal(0);
   });
 
   it('etcd down at a restart: the registry comes back on the last-good config, auth still on, and says so', async () => {
@@ -184,8 +183,8 @@ describe('bootstrap as the container entrypoint', function () {
       const proc = await startBootstrap(ws);
       expect((await fetch(`${ws.url}/v2/`)).status).to.equal(401);
       const log = await proc.readLog();
-      expect(log).to.contain('level=warn msg="etcd unreachable, retrying"');
-      expect(log).to.contain(`ETCD UNREACHABLE: STARTING ON THE LAST-GOOD CONFIG ${ws.lastGood}`);
+      expect(log).to.contain('level=warn msg="etcd could not be read, retrying"');
+      expect(log).to.contain(`ETCD NOT READABLE: STARTING ON THE LAST-GOOD CONFIG ${ws.lastGood}`);
       expect(await dockerStop(proc)).to.equal(0);
     } finally {
       await own.stop();
@@ -195,10 +194,62 @@ describe('bootstrap as the container entrypoint', function () {
   it('etcd down and no last-good config: exit 3 naming the endpoints, nothing listening', async () => {
     const dead = `http://127.0.0.1:${await freePort()}`;
     const ws = await workspace(dead);
-    const { code, stdout } = await runBootstrap([], ws.env());
+    const { code, stdout, stderr } = await runBootstrap([], ws.env());
     expect(code).to.equal(3);
-    expect(stdout).to.contain(`etcd at ${dead}: unreachable for 1 s`);
+    expect(stderr).to.contain(`etcd at ${dead}: could not be read for 1 s`);
+    expect(stdout).to.contain('level=fatal');
     expect(await refused(`${ws.url}/v2/`)).to.equal(true);
+  });
+
+  it('ETCD_ENDPOINTS=none, as `docker run -e REGISTRY_AUTH=htpasswd ...`: serves from the template and REGISTRY_* alone, reads no etcd, saves no last-good', async () => {
+    const ws = await workspace();
+    const htpasswd = join(ws.dir, 'htpasswd');
+    await writeFile(htpasswd, `alice:${await bcrypt.hash('wonderland', 4)}\n`);
+    // What etcd holds is not read: its auth key would be token auth.
+    await etcd.putV3(AUTH, authValue());
+    const env = { ETCD_ENDPOINTS: 'none', REGISTRY_AUTH: 'htpasswd', REGISTRY_AUTH_HTPASSWD_REALM: 'basic-realm', REGISTRY_AUTH_HTPASSWD_PATH: htpasswd };
+    const proc = await startBootstrap(ws, env);
+    const res = await fetch(`${ws.url}/v2/`);
+    expect(res.status).to.equal(401);
+    expect(res.headers.get('www-authenticate')).to.equal('Basic realm="basic-realm"');
+    const authorized = await fetch(`${ws.url}/v2/`, { headers: { authorization: `Basic ${Buffer.from('alice:wonderland').toString('base64')}` } });
+    expect(authorized.status).to.equal(200);
+    expect(await proc.readLog()).to.contain('config rendered from the template and REGISTRY_* alone: ETCD_ENDPOINTS=none');
+    expect(await dockerStop(proc)).to.equal(0);
+    expect(await stat(ws.lastGood).then(() => 'saved', () => 'absent')).to.equal('absent');
+
+    const watching = await runBootstrap(['--watch'], ws.env(env));
+    expect(watching.code).to.equal(2);
+    expect(watching.stderr).to.contain('--watch reads etcd, and ETCD_ENDPOINTS=none says there is none');
+    const mixed = await runBootstrap(['render'], ws.env({ ...env, ETCD_ENDPOINTS: `none,${etcd.endpoint}` }));
+    expect(mixed.code).to.equal(1);
+    expect(mixed.stderr).to.contain('environment variable ETCD_ENDPOINTS: "none" cannot be listed with etcd endpoints');
+  });
+
+  it('an unreachable etcd is never taken for "no etcd": with REGISTRY_AUTH=htpasswd and no ETCD_ENDPOINTS=none it exits 3, nothing listening', async () => {
+    const ws = await workspace(`http://127.0.0.1:${await freePort()}`);
+    const htpasswd = join(ws.dir, 'htpasswd');
+    await writeFile(htpasswd, `alice:${await bcrypt.hash('wonderland', 4)}\n`);
+    const { code } = await runBootstrap([], ws.env({ REGISTRY_AUTH: 'htpasswd', REGISTRY_AUTH_HTPASSWD_REALM: 'r', REGISTRY_AUTH_HTPASSWD_PATH: htpasswd }));
+    expect(code).to.equal(3);
+    expect(await refused(`${ws.url}/v2/`)).to.equal(true);
+  });
+
+  it('the image\'s HEALTHCHECK command passes where the rendered config puts the registry (not :5000), and fails once it stopped', async () => {
+    const command = /^HEALTHCHECK .*\\\n\s+CMD (.+)$/m.exec(await readFile(DOCKERFILE, 'utf8'))?.[1];
+    expect(command, 'the HEALTHCHECK of the Dockerfile').to.be.a('string');
+    const ws = await workspace();
+    // `registry` on PATH, as the image links it into /usr/local/bin.
+    const bin = join(ws.dir, 'bin');
+    await mkdir(bin);
+    await writeFile(join(bin, 'registry'), `#!/bin/sh\nexec "${process.execPath}" "${REGISTRY_CLI}" "$@"\n`, { mode: 0o755 });
+    // Docker runs it with the container's environment: BOOTSTRAP_CONFIG_OUT and REGISTRY_HTTP_ADDR as bootstrap has them.
+    const env = { ...ws.env(), PATH: `${bin}:${process.env.PATH ?? ''}` };
+    const proc = await startBootstrap(ws);
+    expect(await runTool('/bin/sh', ['-c', command ?? ''], env)).to.equal(`healthy: GET http://127.0.0.1:${ws.port}/v2/ answered 200\n`);
+    expect(await dockerStop(proc)).to.equal(0);
+    const stopped = await runTool('/bin/sh', ['-c', command ?? ''], env).then(() => 'healthy', (err: Error) => err.message);
+    expect(stopped).to.contain(`registry: unhealthy: GET http://127.0.0.1:${ws.port}/v2/: connect ECONNREFUSED`);
   });
 
   it('SIGTERM during a blob upload: the upload completes, then the registry and bootstrap exit 0', async () => {
@@ -276,7 +327,7 @@ describe('bootstrap as the container entrypoint', function () {
 
   it('SIGTERM while still waiting for etcd ends bootstrap at once (exit 143), as PID 1 would otherwise ignore it', async () => {
     const ws = await workspace(`http://127.0.0.1:${await freePort()}`);
-    const proc = await startNodeProcess(BOOTSTRAP_CLI, [], ws.env({ BOOTSTRAP_ETCD_TIMEOUT: '600' }), async (p) => (await p.readLog()).includes('etcd unreachable, retrying'), { name: 'bootstrap' });
+    const proc = await startNodeProcess(BOOTSTRAP_CLI, [], ws.env({ BOOTSTRAP_ETCD_TIMEOUT: '600' }), async (p) => (await p.readLog()).includes('etcd could not be read, retrying'), { name: 'bootstrap' });
     process.kill(proc.pid, 'SIGTERM');
     expect((await proc.exited).code).to.equal(143);
     await proc.stop();

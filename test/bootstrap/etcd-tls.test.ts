@@ -86,7 +86,8 @@ describe('bootstrap reads etcd over TLS', function () {
   it('without a client certificate etcd refuses it: exit 3, naming the endpoint', async () => {
     const { code, stderr } = await runBootstrap(['render'], ws.env({ ETCD_CA: join(pki, 'ca.pem') }));
     expect(code).to.equal(3);
-    expect(stderr).to.contain(`etcd at ${endpoint}: unreachable for 1 s`);
+    expect(stderr).to.contain(`etcd at ${endpoint}: could not be read for 1 s`);
+    expect(stderr).to.match(/v3 \(gRPC\) https:\/\/127\.0\.0\.1:\d+: TLS: /);
   });
 
   it('a TLS file that cannot be read: exit 1, naming the file and the variable', async () => {

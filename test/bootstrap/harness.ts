@@ -3,15 +3,18 @@
 import { spawn } from 'node:child_process';
 import { mkdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { expect } from 'chai';
 import { freePort } from '../helpers/ports.js';
 import { httpReady, makeTempDir, startNodeProcess, type ManagedProcess } from '../helpers/spawn.js';
-import type { EnvPatch } from '../helpers/tools.js';
+import { runTool, toolPath, type EnvPatch } from '../helpers/tools.js';
 
 // dist/test/bootstrap/ -> dist/bootstrap/src/cli.js
 export const BOOTSTRAP_CLI = fileURLToPath(new URL('../../bootstrap/src/cli.js', import.meta.url));
 export { REGISTRY_CLI } from '../helpers/registry-cli.js';
 export const TEMPLATE = resolve(fileURLToPath(new URL('../../../etc/config.yml', import.meta.url)));
+export const DOCKERFILE = resolve(fileURLToPath(new URL('../../../Dockerfile', import.meta.url)));
 
 /** A place for one bootstrap "container": its data volume, rendered config, and the port its registry listens on. */
 export interface Workspace {
@@ -107,5 +110,44 @@ export function isRunning(pid: number): boolean {
     return true;
   } catch {
     return false;
+  }
+}
+
+/** Waits until the log holds `text` `times` times; fails at once if the process exits first. */
+export async function waitForLog(proc: ManagedProcess, text: string, times = 1): Promise<void> {
+  while ((await proc.readLog()).split(text).length - 1 < times) {
+    if (!isRunning(proc.pid)) throw new Error(`${proc.name} exited before logging "${text}" ${times} times:\n${await proc.readLog()}`);
+    await sleep(50);
+  }
+}
+
+/** Stops bootstrap with SIGTERM as `docker stop` does; returns its exit code and checks it left no registry behind. */
+export async function dockerStop(proc: ManagedProcess): Promise<number | null> {
+  const child = await registryPid(proc);
+  process.kill(proc.pid, 'SIGTERM');
+  const { code } = await proc.exited;
+  expect(isRunning(child), 'registry child left running').to.equal(false);
+  await proc.stop();
+  return code;
+}
+
+/** True when nothing listens at the URL (the registry is not serving). */
+export async function refused(url: string): Promise<boolean> {
+  return fetch(url).then(() => false, () => true);
+}
+
+/** The etcd user withEtcdAuthentication creates: what ETCD_USERNAME and ETCD_PASSWORD name. */
+export const ETCD_ROOT = { username: 'root', password: 'root-secret' };
+
+/** Runs `fn` while the etcd at `endpoint` has authentication on (`etcdctl user add root`, `auth enable`), then undoes it. */
+export async function withEtcdAuthentication<T>(endpoint: string, fn: () => Promise<T>): Promise<T> {
+  const etcdctl = (...args: string[]) => runTool(toolPath('etcdctl'), ['--endpoints', endpoint, ...args], { ETCDCTL_API: '3' });
+  await etcdctl('user', 'add', `${ETCD_ROOT.username}:${ETCD_ROOT.password}`);
+  await etcdctl('auth', 'enable');
+  try {
+    return await fn();
+  } finally {
+    await etcdctl('--user', `${ETCD_ROOT.username}:${ETCD_ROOT.password}`, 'auth', 'disable');
+    await etcdctl('user', 'delete', ETCD_ROOT.username);
   }
 }

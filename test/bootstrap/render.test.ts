@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { keygen } from '../../console-auth/src/keys.js';
 import { startEtcd, stopAll, type Etcd } from '../helpers/processes.js';
 import { freePort } from '../helpers/ports.js';
+import { runTool } from '../helpers/tools.js';
 import { TEMPLATE, makeWorkspace, runBootstrap, stopRuns, type Workspace } from './harness.js';
 
 const AUTH = '/lain/config/auth/registry';
@@ -224,7 +225,7 @@ describe('bootstrap render', function () {
         name: 'invalid JSON',
         value: '{s3: {}}',
         expected: 'etcd key /lain/config/registry/storage (v3, etcdctl put): is not valid JSON',
-        fix: `Fix: ETCDCTL_API=3 etcdctl put /lain/config/registry/storage '{"s3":{"region":"<region>","bucket":"<bucket>","accesskey":"<accesskey>","secretkey":"<secretkey>"}}' (or ETCDCTL_API=3 etcdctl del /lain/config/registry/storage for local disk)`,
+        fix: `Fix: ETCDCTL_API=3 etcdctl put /lain/config/registry/storage '{"s3":{"region":"<region>","bucket":"<bucket>","accesskey":"<accesskey>","secretkey":"<secretkey>"}}'  # or, for local disk: ETCDCTL_API=3 etcdctl del /lain/config/registry/storage`,
       },
       {
         name: 'an unknown driver',
@@ -242,7 +243,7 @@ describe('bootstrap render', function () {
         name: 'two drivers',
         value: JSON.stringify({ s3: { region: 'r', bucket: 'b', accesskey: 'k', secretkey: 'hush' }, filesystem: { rootdirectory: '/srv' } }),
         expected: 'names 2 storage drivers (s3, filesystem); exactly one is allowed',
-        fix: `keep one driver, e.g. s3: ETCDCTL_API=3 etcdctl put /lain/config/registry/storage '{"s3":{"region":"r","bucket":"b","accesskey":"k","secretkey":"<secretkey>"}}'`,
+        fix: `Fix: ETCDCTL_API=3 etcdctl put /lain/config/registry/storage '{"s3":{"region":"r","bucket":"b","accesskey":"k","secretkey":"<secretkey>"}}'  # keeps one driver, s3; or, for local disk:`,
       },
       {
         name: 'a driver field the registry requires (checked by its own validator)',
@@ -315,8 +316,9 @@ describe('bootstrap render', function () {
       expect(stderr).to.contain('UTF-8');
     });
 
-    it('a 100 kB realm, which the registry would send in every WWW-Authenticate header, in a short message', async () => {
-      const realm = `http://console.lain.local/${'a'.repeat(100_000)}`;
+    // Values over 64 KiB are refused before they are read (etcd.test.ts); this one is read, then refused as a header.
+    it('a 10 kB realm, which the registry would send in every WWW-Authenticate header, in a short message', async () => {
+      const realm = `http://console.lain.local/${'a'.repeat(10_000)}`;
       await putBytesV3(AUTH, Buffer.from(JSON.stringify({ ...auth, realm })));
       const stderr = await refused();
       expect(stderr).to.contain(`${AUTH_SOURCE} field "realm": is ${realm.length} characters long; a value sent in a response header may have at most 2048`);
@@ -359,12 +361,24 @@ describe('bootstrap render', function () {
     });
   });
 
+  it('a fix command with a shell comment and a single quote pastes as printed: etcd holds the value byte for byte (v3)', async () => {
+    const s3 = { region: 'r', bucket: "o'brien", accesskey: 'k', secretkey: 'hush' };
+    await etcd.putV3(STORAGE, JSON.stringify({ s3, filesystem: { rootdirectory: '/srv' } }));
+    const { code, stderr } = await render([], { REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY: undefined });
+    expect(code).to.equal(1);
+    const printed = /Fix: (ETCDCTL_API=3 etcdctl put .*)$/m.exec(stderr)?.[1];
+    expect(printed, stderr).to.contain('# keeps one driver, s3');
+    await runTool('/bin/bash', ['-c', printed ?? ''], { ETCDCTL_ENDPOINTS: etcd.endpoint, PATH: `/usr/bin:${process.env.PATH ?? ''}` });
+    // The secret is never printed: the command writes its placeholder, for the SA to fill in.
+    expect(await etcd.getV3(STORAGE)).to.equal(JSON.stringify({ s3: { ...s3, secretkey: '<secretkey>' } }));
+  });
+
   it('names the endpoints it tried when etcd is unreachable and there is no last-good config (exit 3)', async () => {
     const dead = `http://127.0.0.1:${await freePort()}`;
     const { code, stdout, stderr } = await render([], { ETCD_ENDPOINTS: dead });
     expect(code).to.equal(3);
     expect(stdout).to.equal('');
-    expect(stderr).to.contain(`etcd at ${dead}: unreachable for 1 s`);
+    expect(stderr).to.contain(`etcd at ${dead}: could not be read for 1 s`);
     expect(stderr).to.contain(`no last-good config in ${ws.stateDir}`);
     expect(stderr).to.contain('ECONNREFUSED');
   });
@@ -377,7 +391,8 @@ describe('bootstrap render', function () {
     const { code, stdout, stderr } = await render([], { ETCD_ENDPOINTS: `${dead},http://localhost.invalid:4001` });
     expect(code, stderr).to.equal(0);
     expect(stdout).to.contain(`realm: ${auth.realm}`);
-    expect(stderr).to.contain(`etcd unreachable at ${dead}, http://localhost.invalid:4001`);
+    expect(stderr).to.contain(`etcd could not be read at ${dead}, http://localhost.invalid:4001`);
+    expect(stderr).to.contain('DNS: localhost.invalid does not resolve');
     expect(stderr).to.contain(`would start on the LAST-GOOD config ${ws.lastGood}`);
   });
 
@@ -411,6 +426,16 @@ describe('bootstrap render', function () {
     expect(code).to.equal(1);
     expect(stderr).to.contain('environment variable REGISTRY_LOG_LEVEL: log.level:');
     expect(stderr).to.contain('Fix: correct or unset REGISTRY_LOG_LEVEL');
+  });
+
+  it('ETCD_ENDPOINTS=none renders the template with REGISTRY_* applied and says etcd is not read', async () => {
+    await etcd.putV3(AUTH, JSON.stringify(auth));
+    const { code, stdout, stderr } = await render([], { ETCD_ENDPOINTS: 'none' });
+    expect(code, stderr).to.equal(0);
+    expect(stdout).to.not.match(/^auth:/m);
+    expect(stdout).to.contain(`addr: 127.0.0.1:${ws.port}`);
+    expect(stderr).to.contain('ETCD_ENDPOINTS=none: etcd is not read; the config is the template with REGISTRY_* applied');
+    expect(stderr).to.contain('valid; bootstrap would start the registry with auth: none (open registry)');
   });
 
   it('rejects bad command lines with exit 2', async () => {

@@ -23,7 +23,7 @@ export interface Etcd {
   getV3(key: string): Promise<string | undefined>;
 }
 
-async function launch(): Promise<{ proc: ManagedProcess; endpoint: string }> {
+async function launch(extraArgs: string[]): Promise<{ proc: ManagedProcess; endpoint: string }> {
   const endpoint = `http://127.0.0.1:${await freePort()}`;
   const peer = `http://127.0.0.1:${await freePort()}`;
   const proc = await startProcess({
@@ -42,6 +42,7 @@ async function launch(): Promise<{ proc: ManagedProcess; endpoint: string }> {
       '--logger', 'zap',
       '--log-outputs', 'stderr',
       '--log-level', 'warn',
+      ...extraArgs,
     ],
     // etcd reads ETCD_* variables as flags; one in the caller's environment would clash with those above.
     env: Object.fromEntries(Object.keys(process.env).filter((k) => k.startsWith('ETCD')).map((k) => [k, undefined])),
@@ -55,8 +56,9 @@ function value(stdout: string): string {
   return stdout.endsWith('\n') ? stdout.slice(0, -1) : stdout;
 }
 
-export async function startEtcd(): Promise<Etcd> {
-  const { proc, endpoint } = await withPortRetry(launch);
+/** `extraArgs` are more etcd flags, e.g. `--max-request-bytes` for a test that stores values over etcd's default limit. */
+export async function startEtcd(extraArgs: string[] = []): Promise<Etcd> {
+  const { proc, endpoint } = await withPortRetry(() => launch(extraArgs));
   const etcdctl = toolPath('etcdctl');
   // `--no-sync` keeps v2 etcdctl on our endpoint instead of the member list; `--` lets keys and values start with '-'.
   const v2 = (...args: string[]) => runTool(etcdctl, ['--endpoints', endpoint, '--no-sync', ...args], { ETCDCTL_API: '2' });
