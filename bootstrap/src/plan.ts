@@ -30,7 +30,10 @@ export type Plan =
 
 export async function plan(settings: Settings, env: NodeJS.ProcessEnv, log: Logger): Promise<Plan> {
   const template = await loadTemplate(settings.templatePath);
-  const base = validate(template.text, env, templateOrigin(template.path, false)).config.storage.driver;
+  // Only the storage driver is wanted here. REGISTRY_AUTH_* may complete an auth section that only etcd's key brings
+  // (REGISTRY_AUTH_TOKEN_ROOTCERTBUNDLE beside `lainctl auth open`): the template alone would fail on it.
+  const storageEnv = Object.fromEntries(Object.entries(env).filter(([name]) => !name.toUpperCase().startsWith('REGISTRY_AUTH')));
+  const base = validate(template.text, storageEnv, templateOrigin(template.path, false)).config.storage.driver;
   // Beside the data (the template's, REGISTRY_* applied, whatever etcd says), so it survives `docker rm` as images do.
   const stateDir = settings.stateDir ?? join(base.type === 'filesystem' ? base.filesystem.rootdirectory : DATA_VOLUME, '.bootstrap');
   if (settings.etcd === 'none') {

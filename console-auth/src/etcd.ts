@@ -3,6 +3,7 @@
 // writes and LAIN's own tools read. bootstrap's reader fits a single read of its own two keys at start, with a
 // client per read; this one keeps its client for the life of the console.
 import { Etcd3 } from 'etcd3';
+import { readServerVersion } from '../../bootstrap/src/etcd-v2.js';
 
 export class EtcdUnreachable extends Error {
   constructor(
@@ -39,10 +40,13 @@ export class EtcdKeyReader {
         if (value !== null) values.set(key, value);
       }
     } catch (err) {
-      // All or nothing from v3, so a key is never taken from v2 while v3 holds another value for it.
+      // All or nothing from v3, so a key is never taken from v2 while v3 holds another value for it. And v2's
+      // "absent" stands for nothing while v3 could not be asked (authentication on, gRPC refused on the way, a value
+      // too large), unless the server is an etcd 2, which has no v3 keyspace at all.
       values.clear();
       v3Answered = false;
       causes.push(`v3: ${(err as Error).message}`);
+      if (!(await this.isEtcd2(causes))) throw new EtcdUnreachable(this.endpoints, causes);
     }
     for (const key of keys) {
       if (values.has(key)) continue;
@@ -55,6 +59,20 @@ export class EtcdKeyReader {
 
   close(): void {
     this.client.close();
+  }
+
+  private async isEtcd2(causes: string[]): Promise<boolean> {
+    for (const endpoint of this.endpoints) {
+      try {
+        const version = await readServerVersion(endpoint, undefined, undefined, this.timeoutMs);
+        if (/^[0-2]\./.test(version)) return true;
+        causes.push(`${endpoint} is etcd ${version}: its keys cannot be read from v2 alone`);
+        return false;
+      } catch (err) {
+        causes.push(`v2 ${endpoint}: ${(err as Error).message}`);
+      }
+    }
+    return false;
   }
 
   /**

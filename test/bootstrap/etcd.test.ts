@@ -10,7 +10,7 @@ import { createLogger } from '../../registry/src/log.js';
 import { startEtcd, stopAll, type Etcd } from '../helpers/processes.js';
 import { freePort } from '../helpers/ports.js';
 import { startEtcdProxy } from './etcd-proxy.js';
-import { ETCD_ROOT, withEtcdAuthentication } from './harness.js';
+import { ETCD_ROOT, withEtcdAuthentication } from '../helpers/etcd.js';
 
 const AUTH_VALUE = JSON.stringify({ realm: 'http://console.lain.local/api/v1/authorize/registry/', issuer: 'auth server', service: 'lain.local' });
 /** Over gRPC's default 4 MiB receive limit, under the --max-request-bytes this etcd is started with. */

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { freePort } from '../helpers/ports.js';
 import { httpReady, makeTempDir, startNodeProcess, type ManagedProcess } from '../helpers/spawn.js';
-import { runTool, toolPath, type EnvPatch } from '../helpers/tools.js';
+import { type EnvPatch } from '../helpers/tools.js';
 
 // dist/test/bootstrap/ -> dist/bootstrap/src/cli.js
 export const BOOTSTRAP_CLI = fileURLToPath(new URL('../../bootstrap/src/cli.js', import.meta.url));
@@ -136,18 +136,3 @@ export async function refused(url: string): Promise<boolean> {
   return fetch(url).then(() => false, () => true);
 }
 
-/** The etcd user withEtcdAuthentication creates: what ETCD_USERNAME and ETCD_PASSWORD name. */
-export const ETCD_ROOT = { username: 'root', password: 'root-secret' };
-
-/** Runs `fn` while the etcd at `endpoint` has authentication on (`etcdctl user add root`, `auth enable`), then undoes it. */
-export async function withEtcdAuthentication<T>(endpoint: string, fn: () => Promise<T>): Promise<T> {
-  const etcdctl = (...args: string[]) => runTool(toolPath('etcdctl'), ['--endpoints', endpoint, ...args], { ETCDCTL_API: '3' });
-  await etcdctl('user', 'add', `${ETCD_ROOT.username}:${ETCD_ROOT.password}`);
-  await etcdctl('auth', 'enable');
-  try {
-    return await fn();
-  } finally {
-    await etcdctl('--user', `${ETCD_ROOT.username}:${ETCD_ROOT.password}`, 'auth', 'disable');
-    await etcdctl('user', 'delete', ETCD_ROOT.username);
-  }
-}

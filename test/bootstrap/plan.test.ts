@@ -8,7 +8,8 @@ import { keygen } from '../../console-auth/src/keys.js';
 import { startEtcd, stopAll, type Etcd } from '../helpers/processes.js';
 import { makeTempDir } from '../helpers/spawn.js';
 import { startEtcdProxy } from './etcd-proxy.js';
-import { ETCD_ROOT, dockerStop, makeWorkspace, refused, runBootstrap, startBootstrap, stopRuns, TEMPLATE, withEtcdAuthentication, type Workspace } from './harness.js';
+import { dockerStop, makeWorkspace, refused, runBootstrap, startBootstrap, stopRuns, TEMPLATE, type Workspace } from './harness.js';
+import { ETCD_ROOT, withEtcdAuthentication } from '../helpers/etcd.js';
 
 const AUTH = '/lain/config/auth/registry';
 

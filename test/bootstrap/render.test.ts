@@ -76,6 +76,15 @@ describe('bootstrap render', function () {
     expect(stdout).to.contain('service: v3.lain.local');
   });
 
+  it('takes REGISTRY_AUTH_TOKEN_ROOTCERTBUNDLE beside the auth key that `lainctl auth open` writes (realm, issuer, service only)', async () => {
+    const { rootcertbundle: _unused, ...opened } = auth;
+    await etcd.putV3(AUTH, JSON.stringify(opened));
+    const { code, stdout, stderr } = await render([], { REGISTRY_AUTH_TOKEN_ROOTCERTBUNDLE: certPath });
+    expect(code, stderr).to.equal(0);
+    expect(stdout).to.contain(`realm: ${auth.realm}`);
+    expect(stderr).to.contain('valid; bootstrap would start the registry with auth: token');
+  });
+
   it('prefers the v3 value when both keyspaces hold the key, and says it ignored the v2 one', async () => {
     await etcd.setV2(AUTH, JSON.stringify({ ...auth, service: 'from-v2' }));
     await etcd.putV3(AUTH, JSON.stringify({ ...auth, service: 'from-v3' }));

@@ -9,7 +9,8 @@ import { keygen } from '../../console-auth/src/keys.js';
 import { startEtcd, startNodeProcess, stopAll, type Etcd, type ManagedProcess } from '../helpers/processes.js';
 import { makeTempDir } from '../helpers/spawn.js';
 import { startEtcdProxy } from './etcd-proxy.js';
-import { BOOTSTRAP_CLI, isRunning, makeWorkspace, registryPid, stopRuns, waitForLog, withEtcdAuthentication, type Workspace } from './harness.js';
+import { BOOTSTRAP_CLI, isRunning, makeWorkspace, registryPid, stopRuns, waitForLog, type Workspace } from './harness.js';
+import { withEtcdAuthentication } from '../helpers/etcd.js';
 
 const AUTH = '/lain/config/auth/registry';
 const STORAGE = '/lain/config/registry/storage';

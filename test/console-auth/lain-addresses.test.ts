@@ -3,6 +3,7 @@
 // (all of 127.0.0.0/8 is loopback on Linux). Forwarded headers count only from a trusted proxy.
 import { expect } from 'chai';
 import { parseAddressList } from '../../console-auth/src/address-list.js';
+import { withEtcdAuthentication } from '../helpers/etcd.js';
 import { startEtcd, type Etcd } from '../helpers/processes.js';
 import { startLainConsole, type LainConsole } from './lain-console.js';
 import { call, decode, tokenUrl, type Answer } from '../helpers/http-call.js';
@@ -81,6 +82,17 @@ describe('console-auth address rules: whitelist and node network from etcd', fun
     expect(actionsOf(await ask(PROXY, { 'X-Forwarded-For': '127.0.0.2, 127.0.0.50' }))).to.deep.equal([[]]);
     // The proxy is in the node network, yet a request it forwards without naming the client gets nothing.
     expect(actionsOf(await ask(PROXY))).to.deep.equal([[]]);
+  });
+
+  it("keeps the node network it read while etcd's v3 keyspace refuses it (authentication on), not v2's \"absent\"", async function () {
+    expect(await opened('127.0.1.7')).to.equal(true);
+    await withEtcdAuthentication(etcd.endpoint, async () => {
+      // Several polls with v3 refusing: v2 still answers that the key is absent there, as it always was.
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(await opened('127.0.1.7')).to.equal(true);
+    });
+    const warned = ca.logLines().some((line) => String(line.msg).startsWith('etcd unreachable') && JSON.stringify(line.causes).includes('v3'));
+    expect(warned, 'the failed v3 read is logged').to.equal(true);
   });
 
   it('follows a changed whitelist within a poll, without a restart', async function () {

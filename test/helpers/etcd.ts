@@ -94,3 +94,19 @@ export async function startEtcd(extraArgs: string[] = []): Promise<Etcd> {
     },
   };
 }
+
+/** The etcd user withEtcdAuthentication creates: what ETCD_USERNAME and ETCD_PASSWORD name. */
+export const ETCD_ROOT = { username: 'root', password: 'root-secret' };
+
+/** Runs `fn` while the etcd at `endpoint` has authentication on (`etcdctl user add root`, `auth enable`), then undoes it. */
+export async function withEtcdAuthentication<T>(endpoint: string, fn: () => Promise<T>): Promise<T> {
+  const etcdctl = (...args: string[]) => runTool(toolPath('etcdctl'), ['--endpoints', endpoint, ...args], { ETCDCTL_API: '3' });
+  await etcdctl('user', 'add', `${ETCD_ROOT.username}:${ETCD_ROOT.password}`);
+  await etcdctl('auth', 'enable');
+  try {
+    return await fn();
+  } finally {
+    await etcdctl('--user', `${ETCD_ROOT.username}:${ETCD_ROOT.password}`, 'auth', 'disable');
+    await etcdctl('user', 'delete', ETCD_ROOT.username);
+  }
+}
