@@ -42,7 +42,7 @@ describe('config: defaults', () => {
         region: 'us-east-1',
         bucket: 'images',
         regionendpoint: undefined,
-        forcepathstyle: false,
+        forcepathstyle: undefined,
         encrypt: false,
         keyid: undefined,
         secure: true,
