@@ -130,10 +130,10 @@ function readHttp(s: Section): HttpConfig {
   checkAddr(s, 'addr', addr);
   const net = s.string('net');
   if (net !== undefined && net !== '' && net !== 'tcp') s.error('net', `${JSON.stringify(net)} is not supported (only tcp)`, s.originOf('net'));
-  s.unsupported('http2');
   s.unsupported('h2c');
   const http: HttpConfig = {
     addr,
+    http2: s.section('http2', (h) => ({ disabled: h.boolean('disabled', false) })),
     prefix: normalisePrefix(s.string('prefix') ?? ''),
     relativeurls: s.boolean('relativeurls', false),
     headers: s.section('headers', readHeaders),

@@ -21,7 +21,7 @@ describe('config: defaults', () => {
         cache: {},
         redirect: { disable: false },
       },
-      http: { addr: ':5000', prefix: '/', relativeurls: false, headers: {}, draintimeout: 0 },
+      http: { addr: ':5000', http2: { disabled: false }, prefix: '/', relativeurls: false, headers: {}, draintimeout: 0 },
       health: { storagedriver: { enabled: false, interval: 10_000, threshold: 1 } },
       validation: { disabled: false, manifests: { urls: { allow: [], deny: [] } } },
     };
@@ -200,6 +200,7 @@ describe('config: defaults', () => {
     );
     expect(config.http).to.deep.equal({
       addr: '0.0.0.0:5443',
+      http2: { disabled: false },
       prefix: '/',
       host: 'https://registry.example.com',
       relativeurls: false,
