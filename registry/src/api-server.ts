@@ -4,7 +4,7 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
 import { createSecureServer, type Http2SecureServer, type Http2ServerRequest, type Http2ServerResponse, type ServerHttp2Session } from 'node:http2';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
-import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { answerClientErrors } from './client-error.js';
 import type { HttpConfig } from './config/types.js';
 import type { Logger } from './log.js';
@@ -19,6 +19,11 @@ export interface ApiServer {
   readonly protocols: string[];
   /** Stops accepting connections and sends GOAWAY on HTTP/2 sessions; resolves once every connection has closed. */
   close(): Promise<void>;
+  /**
+   * Ends connections once no request is in flight: HTTP/1.1 sockets at once (Node marks a socket idle a moment after
+   * its last response closes, so it cannot be left to Node); HTTP/2 sessions end themselves after their last stream.
+   */
+  closeIdleConnections(): void;
   /** Cuts every connection now, busy or not. */
   closeAllConnections(): void;
 }
@@ -29,6 +34,22 @@ export interface ApiServer {
  */
 const HTTP1_SETTINGS = { requestTimeout: 0, keepAliveTimeout: 65_000 };
 
+/**
+ * HTTP/2 limits. Node refuses new streams (ENHANCE_YOUR_CALM) once a session holds more than maxSessionMemory MB,
+ * and what a blob GET has written but not yet sent counts: up to two 512 KiB copy buffers per stream
+ * (storage/driver/copy-out.ts). Node's 10 MB default refused pulls past about nine at once on one connection, so the
+ * limit follows the stream cap instead: 100 streams, as RFC 9113 recommends at least, and their buffers.
+ */
+const MAX_CONCURRENT_STREAMS = 100;
+const MAX_SESSION_MEMORY_MB = MAX_CONCURRENT_STREAMS + 28;
+/**
+ * Receive windows for uploads. HTTP/2's default of 64 KiB per stream and per connection caps a push at 64 KiB per
+ * round trip (6.5 MB/s at 10 ms), where HTTP/1.1 rides TCP's autotuned window; distribution's Go server opens 1 MiB.
+ * A stream's window only reopens as the handler reads, so this also bounds what a stalled upload holds in memory.
+ */
+const STREAM_WINDOW = 1 << 20;
+const CONNECTION_WINDOW = 8 << 20;
+
 function http1Server(server: HttpServer | HttpsServer, scheme: ApiServer['scheme']): ApiServer {
   Object.assign(server, HTTP1_SETTINGS);
   return {
@@ -36,20 +57,23 @@ function http1Server(server: HttpServer | HttpsServer, scheme: ApiServer['scheme
     scheme,
     protocols: ['http/1.1'],
     close: () => new Promise((resolve) => server.close(() => resolve())),
+    closeIdleConnections: () => server.closeAllConnections(),
     closeAllConnections: () => server.closeAllConnections(),
   };
 }
 
 function http2Server(server: Http2SecureServer): ApiServer {
   Object.assign(server, HTTP1_SETTINGS);
-  // node:http2 keeps no list of its connections for a drain: every TLS socket (HTTP/1.1 or HTTP/2) and every session.
-  const sockets = new Set<Socket>();
+  // node:http2 keeps no list of its connections for a drain: the HTTP/1.1 sockets and the HTTP/2 sessions.
+  const http1Sockets = new Set<TLSSocket>();
   const sessions = new Set<ServerHttp2Session>();
-  server.on('secureConnection', (socket: Socket) => {
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
+  server.on('secureConnection', (socket: TLSSocket) => {
+    if (socket.alpnProtocol === 'h2') return;
+    http1Sockets.add(socket);
+    socket.once('close', () => http1Sockets.delete(socket));
   });
   server.on('session', (session: ServerHttp2Session) => {
+    session.setLocalWindowSize(CONNECTION_WINDOW);
     sessions.add(session);
     session.once('close', () => sessions.delete(session));
   });
@@ -63,9 +87,12 @@ function http2Server(server: Http2SecureServer): ApiServer {
       for (const session of sessions) session.close();
       return closed;
     },
+    closeIdleConnections() {
+      for (const socket of http1Sockets) socket.destroy();
+    },
     closeAllConnections() {
+      for (const socket of http1Sockets) socket.destroy();
       for (const session of sessions) session.destroy();
-      for (const socket of sockets) socket.destroy();
     },
   };
 }
@@ -78,7 +105,13 @@ export async function createApiServer(http: HttpConfig, handler: RequestHandler,
   } else if (http.http2.disabled) {
     api = http1Server(createHttpsServer(await readTlsOptions(http.tls), handler), 'https');
   } else {
-    api = http2Server(createSecureServer({ ...(await readTlsOptions(http.tls)), allowHTTP1: true }, handler));
+    const options = {
+      ...(await readTlsOptions(http.tls)),
+      allowHTTP1: true,
+      maxSessionMemory: MAX_SESSION_MEMORY_MB,
+      settings: { maxConcurrentStreams: MAX_CONCURRENT_STREAMS, initialWindowSize: STREAM_WINDOW },
+    };
+    api = http2Server(createSecureServer(options, handler));
   }
   answerClientErrors(api.server, logger);
   return api;

@@ -72,7 +72,7 @@ export async function startRegistry(config: Config, logger: Logger): Promise<Run
     close() {
       closing ??= (async () => {
         const drained = api.close();
-        onIdle = () => api.closeAllConnections();
+        onIdle = () => api.closeIdleConnections();
         if (inFlight === 0) onIdle();
         else logger.info({ inFlight }, 'draining in-flight requests');
         const timeout = config.http.draintimeout;
