@@ -5,7 +5,7 @@
 // HTTP/2 has no such parser errors to answer: nghttp2 ends a session that breaks framing with GOAWAY itself, so only
 // HTTP/1.1 exchanges (plain, TLS, or TLS on the HTTP/2 server's fallback) are followed here.
 import { STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { Http2SecureServer, Http2ServerRequest, Http2ServerResponse } from 'node:http2';
+import { Http2ServerRequest, type Http2SecureServer, type Http2ServerResponse } from 'node:http2';
 import type { Duplex } from 'node:stream';
 import { ERRORS, type ErrorDescriptor } from './errcode.js';
 import type { Logger } from './log.js';
@@ -38,7 +38,7 @@ export function answerClientErrors(server: Server | Http2SecureServer, logger: L
   const inFlight = new WeakMap<Duplex, { req: IncomingMessage; res: ServerResponse }>();
   server.on('request', (request: IncomingMessage | Http2ServerRequest, response: ServerResponse | Http2ServerResponse) => {
     // An HTTP/2 stream's socket is its session's, shared by every stream: not one exchange's to answer on.
-    if (request.httpVersionMajor !== 1) return;
+    if (request instanceof Http2ServerRequest) return;
     const req = request as IncomingMessage;
     const res = response as ServerResponse;
     const exchange = { req, res };

@@ -1,6 +1,6 @@
 // /v2/<name>/blobs/uploads/: start (plain, monolithic, cross-repository mount), PATCH chunks, PUT to finish,
 // GET status, DELETE to cancel.
-import type { Http2ServerRequest } from 'node:http2';
+import { Http2ServerRequest } from 'node:http2';
 import type Router from '@koa/router';
 import { Challenge } from '../auth/controller.js';
 import { RegistryError } from '../errcode.js';
@@ -24,7 +24,8 @@ function rangeHeader(size: number): string {
  * request may stream one without either, and has none only when its HEADERS frame ended the stream.
  */
 function hasBody(ctx: Context): boolean {
-  if (ctx.req.httpVersionMajor === 2) return !(ctx.req as unknown as Http2ServerRequest).stream.endAfterHeaders;
+  // By the request's kind, not its version: an HTTP/1.1 request line may claim HTTP/2.0.
+  if (ctx.req instanceof Http2ServerRequest) return !ctx.req.stream.endAfterHeaders;
   const length = ctx.get('content-length');
   return (length !== '' && Number(length) > 0) || ctx.get('transfer-encoding') !== '';
 }
