@@ -8,7 +8,7 @@ import type { TLSSocket } from 'node:tls';
 import { answerClientErrors } from './client-error.js';
 import type { HttpConfig } from './config/types.js';
 import type { Logger } from './log.js';
-import { readTlsOptions } from './tls-options.js';
+import type { TlsOptions } from './tls-options.js';
 
 export type RequestHandler = (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse) => void;
 
@@ -97,16 +97,16 @@ function http2Server(server: Http2SecureServer): ApiServer {
   };
 }
 
-/** Creates the server for http (not yet listening); a TLS file that cannot be used is a SettingError. */
-export async function createApiServer(http: HttpConfig, handler: RequestHandler, logger: Logger): Promise<ApiServer> {
+/** Creates the server for http (not yet listening), with the TLS options read from http.tls when it is set. */
+export function createApiServer(http: HttpConfig, tls: TlsOptions | undefined, handler: RequestHandler, logger: Logger): ApiServer {
   let api: ApiServer;
-  if (!http.tls) {
+  if (!tls) {
     api = http1Server(createHttpServer(handler), 'http');
   } else if (http.http2.disabled) {
-    api = http1Server(createHttpsServer(await readTlsOptions(http.tls), handler), 'https');
+    api = http1Server(createHttpsServer(tls, handler), 'https');
   } else {
     const options = {
-      ...(await readTlsOptions(http.tls)),
+      ...tls,
       allowHTTP1: true,
       maxSessionMemory: MAX_SESSION_MEMORY_MB,
       settings: { maxConcurrentStreams: MAX_CONCURRENT_STREAMS, initialWindowSize: STREAM_WINDOW },

@@ -13,6 +13,7 @@ import { createDriver } from './storage/driver/factory.js';
 import type { StorageDriver } from './storage/driver/driver.js';
 import { guardDriver } from './storage/driver/guarded.js';
 import { startUploadPurger } from './storage/purge.js';
+import { readTlsOptions } from './tls-options.js';
 
 export interface RunningRegistry {
   /** Base URL, e.g. http://127.0.0.1:5000 */
@@ -25,6 +26,8 @@ export interface RunningRegistry {
 }
 
 export async function startRegistry(config: Config, logger: Logger): Promise<RunningRegistry> {
+  // Before anything starts: a certificate that cannot be used ends the start with nothing to release.
+  const tls = config.http.tls && (await readTlsOptions(config.http.tls));
   const metrics = config.http.debug?.prometheus.enabled ? new Metrics() : undefined;
   const rawDriver = await createDriver(config.storage.driver, logger);
   const driver = guardDriver(rawDriver, metrics);
@@ -32,7 +35,7 @@ export async function startRegistry(config: Config, logger: Logger): Promise<Run
   const health = startStorageHealth(driver, config.health.storagedriver, logger);
   const purger = startUploadPurger(driver, config.storage.maintenance, logger);
   const { koa } = createApp(config, { driver, logger, health, ...(access && { access }), ...(metrics && { metrics }) });
-  const api = await createApiServer(config.http, koa.callback(), logger);
+  const api = createApiServer(config.http, tls, koa.callback(), logger);
   const { server } = api;
   // In-flight requests, so a drain can drop keep-alive connections the moment the last response is out.
   let inFlight = 0;
