@@ -249,6 +249,28 @@ describe('api server over TLS', function () {
     }
   });
 
+  it('prometheus counts the bytes of each h2 stream (the socket is shared, so not socket deltas)', async () => {
+    const registry = await startTestRegistry({ config: { http: { tls: tls(), debug: { addr: '127.0.0.1:0', prometheus: { enabled: true } } } } });
+    const session = connectH2(registry.url, { ca });
+    try {
+      const blob = randomBytes(MiB);
+      const push = await h2(session, 'POST', `/v2/metrics/app/blobs/uploads/?digest=${sha256(blob)}`, { 'content-type': 'application/octet-stream' }, [blob]);
+      expect(push.status).to.equal(201);
+      const pull = await h2(session, 'GET', `/v2/metrics/app/blobs/${sha256(blob)}`);
+      expect(pull.body.equals(blob)).to.equal(true);
+      const counter = async (name: string, route: string): Promise<number> => {
+        const text = await (await fetch(`${registry.debug?.url}/metrics`)).text();
+        return Number(new RegExp(`^${name}\\{route="${route}"\\} (\\S+)$`, 'm').exec(text)?.[1]);
+      };
+      // The counters are updated when each stream closes, which may follow the client's read of the end.
+      while ((await counter('registry_http_out_bytes_total', 'blob')) !== MiB) await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(await counter('registry_http_in_bytes_total', 'uploads')).to.equal(MiB);
+    } finally {
+      session.close();
+      await registry.stop();
+    }
+  });
+
   it('close() ends idle HTTP/2 sessions and lets an in-flight h2 upload finish', async () => {
     const registry = await startTestRegistry({ config: { http: { tls: tls() } } });
     const idle = connectH2(registry.url, { ca });
