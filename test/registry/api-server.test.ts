@@ -4,12 +4,13 @@
 import { expect } from 'chai';
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { readFile, rm } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rm } from 'node:fs/promises';
 import { connect as connectH2, constants, type ClientHttp2Session } from 'node:http2';
 import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { connect as connectTls } from 'node:tls';
+import { buildOciImage, skopeo } from '../helpers/images.js';
 import { makePki } from '../helpers/pki.js';
 import { makeTempDir } from '../helpers/processes.js';
 import { startTestRegistry, type TestRegistry } from '../helpers/registry.js';
@@ -180,6 +181,20 @@ describe('api server over TLS', function () {
       expect(pulls.filter((pull) => pull.status === 200 && pull.body.equals(blob))).to.have.length(100);
     });
 
+    it('a pull cancelled mid-blob (RST_STREAM) ends only that stream: the next pull on the session is whole', async () => {
+      for (let i = 0; i < 3; i++) {
+        await new Promise<void>((resolve) => {
+          const stream = session.request({ ':path': `/v2/h2/app/blobs/${sha256(layer)}` });
+          stream.once('data', () => stream.close(constants.NGHTTP2_CANCEL));
+          stream.on('error', () => undefined);
+          stream.on('close', () => resolve());
+        });
+      }
+      const pull = await h2(session, 'GET', `/v2/h2/app/blobs/${sha256(layer)}`);
+      expect(sha256(pull.body)).to.equal(sha256(layer));
+      expect(registry.logs.filter((line) => line.level === 'error')).to.deep.equal([]);
+    });
+
     it('answers errors over h2 with the OCI body and logs each h2 request with its client address', async () => {
       const missing = await h2(session, 'GET', `/v2/h2/app/blobs/${sha256('absent')}`);
       expect(missing.status).to.equal(404);
@@ -198,6 +213,24 @@ describe('api server over TLS', function () {
       expect(base.version).to.equal('1.1');
       const blob = await http1Get(`${registry.url}/v2/h2/app/blobs/${sha256(layer)}`, ca);
       expect(sha256(blob.body)).to.equal(sha256(layer));
+    });
+
+    it('skopeo (HTTP/1.1 over TLS: containers/image does not ask for h2) pushes and pulls an image on the same port', async function () {
+      this.timeout(120_000);
+      const work = await makeTempDir('api-server-skopeo');
+      try {
+        const certs = join(work, 'certs');
+        await mkdir(certs);
+        await copyFile(join(pki, 'ca.pem'), join(certs, 'ca.crt'));
+        const image = await buildOciImage(join(work, 'oci'), { tag: 'v1', layers: 2, layerSize: 600 * 1024 });
+        const remote = `docker://${new URL(registry.url).host}/h2/skopeo:v1`;
+        await skopeo(['copy', '--dest-cert-dir', certs, image.ref, remote]);
+        await skopeo(['copy', '--src-cert-dir', certs, remote, `oci:${join(work, 'out')}:v1`]);
+        const index = JSON.parse(await readFile(join(work, 'out', 'index.json'), 'utf8')) as { manifests: { digest: string }[] };
+        expect(index.manifests.map((m) => m.digest)).to.deep.equal([image.digest]);
+      } finally {
+        await rm(work, { recursive: true, force: true });
+      }
     });
 
     it('answers a malformed HTTP/1.1 request on the TLS port with the OCI error body', async () => {
