@@ -4,7 +4,7 @@
 import { expect } from 'chai';
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { copyFile, mkdir, readFile, rm } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect as connectH2, constants, type ClientHttp2Session } from 'node:http2';
 import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
@@ -248,11 +248,18 @@ describe('api server over TLS', function () {
       expect(answer).to.contain('Docker-Distribution-API-Version: registry/2.0').and.contain('"code":"UNSUPPORTED"');
     });
 
-    it('curl --http2 pulls the blob over HTTP/2', async () => {
+    it('curl --http2 pushes a blob and pulls it and the manifest over HTTP/2', async () => {
+      const curl = (...args: string[]) => runTool(toolPath('curl'), ['-sS', '--http2', '--cacert', join(pki, 'ca.pem'), '-w', '%{http_version} %{http_code}', ...args]);
+      const blob = randomBytes(2 * MiB);
+      const file = join(pki, 'curl-blob');
+      await writeFile(file, blob);
+      const pushed = await curl('-o', '/dev/null', '-X', 'POST', '-H', 'Content-Type: application/octet-stream', '--data-binary', `@${file}`, `${registry.url}/v2/h2/curl/blobs/uploads/?digest=${sha256(blob)}`);
+      expect(pushed).to.equal('2 201');
       const out = join(pki, 'pulled');
-      const version = await runTool(toolPath('curl'), ['-sS', '--http2', '--cacert', join(pki, 'ca.pem'), '-o', out, '-w', '%{http_version} %{http_code}', `${registry.url}/v2/h2/app/blobs/${sha256(layer)}`]);
-      expect(version).to.equal('2 200');
-      expect(sha256(await readFile(out))).to.equal(sha256(layer));
+      expect(await curl('-o', out, `${registry.url}/v2/h2/curl/blobs/${sha256(blob)}`)).to.equal('2 200');
+      expect((await readFile(out)).equals(blob)).to.equal(true);
+      expect(await curl('-o', out, '-H', `Accept: ${OCI_MANIFEST}`, `${registry.url}/v2/h2/app/manifests/v1`)).to.equal('2 200');
+      expect(await readFile(out, 'utf8')).to.equal(manifest);
     });
   });
 
