@@ -67,6 +67,7 @@ function http2Server(server: Http2SecureServer): ApiServer {
   // node:http2 keeps no list of its connections for a drain: the HTTP/1.1 sockets and the HTTP/2 sessions.
   const http1Sockets = new Set<TLSSocket>();
   const sessions = new Set<ServerHttp2Session>();
+  let closing = false;
   server.on('secureConnection', (socket: TLSSocket) => {
     if (socket.alpnProtocol === 'h2') return;
     http1Sockets.add(socket);
@@ -76,12 +77,15 @@ function http2Server(server: Http2SecureServer): ApiServer {
     session.setLocalWindowSize(CONNECTION_WINDOW);
     sessions.add(session);
     session.once('close', () => sessions.delete(session));
+    // A connection accepted just before close() finishes its handshake after it: it gets GOAWAY too.
+    if (closing) session.close();
   });
   return {
     server,
     scheme: 'https',
     protocols: ['h2', 'http/1.1'],
     close() {
+      closing = true;
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       // A graceful close: open streams finish, no new ones start, the session ends after its last stream.
       for (const session of sessions) session.close();
