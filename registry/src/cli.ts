@@ -11,6 +11,7 @@ import { prune } from './commands/prune.js';
 import { migrateCommand } from './commands/migrate.js';
 import { serve } from './commands/serve.js';
 import { CommandError, type Command } from './commands/command.js';
+import { SettingError } from './setting-error.js';
 
 const COMMANDS: Record<string, Command> = {
   serve,
@@ -33,22 +34,38 @@ function usage(): string {
   return `usage:\n${lines.join('\n')}\n  registry --version\n`;
 }
 
+const HELP = new Set(['--help', '-h', 'help']);
+const VERSION = new Set(['--version', 'version']);
+
 async function main(argv: string[]): Promise<number> {
   const [name, ...args] = argv;
-  if (name === '--version' || name === 'version') {
-    process.stdout.write(`registry ${version()}\n`);
-    return 0;
+  if (name === undefined) {
+    process.stderr.write(usage());
+    return 2;
   }
-  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-    process.stdout.write(usage());
-    return name === undefined ? 2 : 0;
+  if (HELP.has(name) || VERSION.has(name)) {
+    if (args.length > 0) {
+      process.stderr.write(`registry: ${name} takes no arguments, got ${args.join(' ')}\n${usage()}`);
+      return 2;
+    }
+    process.stdout.write(VERSION.has(name) ? `registry ${version()}\n` : usage());
+    return 0;
   }
   const command = COMMANDS[name];
   if (!command) {
     process.stderr.write(`registry: unknown command "${name}"\n${usage()}`);
     return 2;
   }
+  if (args.length === 1 && HELP.has(args[0] as string)) {
+    process.stdout.write(`usage: registry ${name} ${command.usage}\n  ${command.summary}\n`);
+    return 0;
+  }
   return command.run(args);
+}
+
+/** Failures a person fixes by changing a command line or a setting print as their message alone, without a stack. */
+function isExplained(err: unknown): err is CommandError | SettingError {
+  return err instanceof CommandError || err instanceof SettingError;
 }
 
 main(process.argv.slice(2)).then(
@@ -56,7 +73,7 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (err: unknown) => {
-    process.stderr.write(`registry: ${err instanceof CommandError ? err.message : (err as Error).stack ?? String(err)}\n`);
+    process.stderr.write(`registry: ${isExplained(err) ? err.message : ((err as Error).stack ?? String(err))}\n`);
     process.exitCode = err instanceof CommandError ? err.exitCode : 1;
   },
 );

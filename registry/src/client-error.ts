@@ -2,7 +2,10 @@
 // refusal: the API version header and an OCI error body, instead of Node's bare "400 Bad Request". When the bad bytes
 // follow a complete request, that request's response is finished first, so the refusal never replaces the answer to
 // a good request; when they are the request's own body (cut short, bad chunking), the refusal is its answer.
+// HTTP/2 has no such parser errors to answer: nghttp2 ends a session that breaks framing with GOAWAY itself, so only
+// HTTP/1.1 exchanges (plain, TLS, or TLS on the HTTP/2 server's fallback) are followed here.
 import { STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { Http2ServerRequest, type Http2SecureServer, type Http2ServerResponse } from 'node:http2';
 import type { Duplex } from 'node:stream';
 import { ERRORS, type ErrorDescriptor } from './errcode.js';
 import type { Logger } from './log.js';
@@ -31,9 +34,13 @@ export class MalformedHttpError extends Error {
   }
 }
 
-export function answerClientErrors(server: Server, logger: Logger): void {
+export function answerClientErrors(server: Server | Http2SecureServer, logger: Logger): void {
   const inFlight = new WeakMap<Duplex, { req: IncomingMessage; res: ServerResponse }>();
-  server.on('request', (req, res) => {
+  server.on('request', (request: IncomingMessage | Http2ServerRequest, response: ServerResponse | Http2ServerResponse) => {
+    // An HTTP/2 stream's socket is its session's, shared by every stream: not one exchange's to answer on.
+    if (request instanceof Http2ServerRequest) return;
+    const req = request as IncomingMessage;
+    const res = response as ServerResponse;
     const exchange = { req, res };
     inFlight.set(req.socket, exchange);
     res.once('close', () => {

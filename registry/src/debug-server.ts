@@ -1,11 +1,10 @@
 // http.debug.addr: /debug/health and, when http.debug.prometheus.enabled, the metrics at its path.
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { HttpConfig } from './config/types.js';
 import type { HealthStatus } from './health.js';
 import type { Logger } from './log.js';
 import type { Metrics } from './metrics.js';
-import { parseAddr } from './listen-address.js';
+import { listenOn, urlOf } from './listen-address.js';
 
 export interface DebugServer {
   url: string;
@@ -39,13 +38,7 @@ export async function startDebugServer(
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
     }
   });
-  const { host, port } = parseAddr(config.addr);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => resolve());
-  });
-  const address = server.address() as AddressInfo;
-  const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+  const url = urlOf(await listenOn(server, config.addr, 'http.debug.addr'), 'http');
   logger.info({ url }, 'debug server listening');
   return {
     url,

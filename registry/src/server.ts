@@ -1,29 +1,26 @@
 // Runs the registry: storage driver, access controller and app from a Config, listening on http.addr, the debug
 // server, and a graceful stop that drains in-flight requests (http.draintimeout) before the process exits.
-import { readFile } from 'node:fs/promises';
-import { createServer as createHttpServer, type Server } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
 import { createApp } from './api/app.js';
+import { createApiServer, type ApiServer } from './api-server.js';
 import { createAccessController } from './auth/index.js';
 import type { Coordinator } from './coord/coordinator.js';
 import { createCoordination } from './coord/factory.js';
-import { answerClientErrors } from './client-error.js';
 import type { Config } from './config/types.js';
 import { startDebugServer, type DebugServer } from './debug-server.js';
 import { startStorageHealth } from './health.js';
-import { parseAddr } from './listen-address.js';
+import { listenOn, urlOf } from './listen-address.js';
 import type { Logger } from './log.js';
 import { Metrics } from './metrics.js';
 import { createDriver } from './storage/driver/factory.js';
 import type { StorageDriver } from './storage/driver/driver.js';
 import { guardDriver } from './storage/driver/guarded.js';
 import { startUploadPurger } from './storage/purge.js';
+import { readTlsOptions } from './tls-options.js';
 
 export interface RunningRegistry {
   /** Base URL, e.g. http://127.0.0.1:5000 */
   url: string;
-  server: Server;
+  server: ApiServer['server'];
   driver: StorageDriver;
   coord: Coordinator;
   debug?: DebugServer;
@@ -32,6 +29,8 @@ export interface RunningRegistry {
 }
 
 export async function startRegistry(config: Config, logger: Logger): Promise<RunningRegistry> {
+  // Before anything starts: a certificate that cannot be used ends the start with nothing to release.
+  const tls = config.http.tls && (await readTlsOptions(config.http.tls));
   const metrics = config.http.debug?.prometheus.enabled ? new Metrics() : undefined;
   const rawDriver = await createDriver(config.storage.driver, logger);
   const driver = guardDriver(rawDriver, metrics);
@@ -47,43 +46,37 @@ export async function startRegistry(config: Config, logger: Logger): Promise<Run
     ...(metrics && { metrics }),
     ...(coordination.descriptors && { descriptors: coordination.descriptors }),
   });
-  const handler = koa.callback();
-  const tls = config.http.tls;
-  const server = tls
-    ? createHttpsServer({ cert: await readFile(tls.certificate), key: await readFile(tls.key) }, handler)
-    : createHttpServer(handler);
-  // Large blobs stream for minutes; Node's default 5-minute request timeout would cut them off.
-  server.requestTimeout = 0;
-  server.keepAliveTimeout = 65_000;
-  answerClientErrors(server, logger);
+  const api = createApiServer(config.http, tls, koa.callback(), logger);
+  const { server } = api;
   // In-flight requests, so a drain can drop keep-alive connections the moment the last response is out.
   let inFlight = 0;
   let onIdle: (() => void) | undefined;
-  server.on('request', (_req, res) => {
+  server.on('request', (_req: unknown, res: NodeJS.EventEmitter) => {
     inFlight++;
     res.once('close', () => {
       inFlight--;
       if (inFlight === 0) onIdle?.();
     });
   });
-  let listenAt: { host?: string; port: number };
+  let debug: DebugServer | undefined;
+  const release = async () => {
+    health.stop();
+    purger.stop();
+    await debug?.close();
+    await coordination.close();
+    await rawDriver.close?.();
+  };
+  let url: string;
   try {
-    listenAt = parseAddr(config.http.addr);
+    url = urlOf(await listenOn(server, config.http.addr, 'http.addr'), api.scheme);
+    if (config.http.debug) debug = await startDebugServer(config.http.debug, health, metrics, logger);
   } catch (err) {
-    throw new Error(`http.addr: ${(err as Error).message}`);
+    // A registry that cannot listen ends: nothing it started may keep the process alive.
+    if (server.listening) await api.close();
+    await release();
+    throw err;
   }
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(listenAt.port, listenAt.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const address = server.address() as AddressInfo;
-  const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  const url = `${tls ? 'https' : 'http'}://${shownHost}:${address.port}`;
-  const debug = config.http.debug ? await startDebugServer(config.http.debug, health, metrics, logger) : undefined;
-  logger.info({ url, storage: driver.name, auth: config.auth?.type ?? 'none' }, 'registry listening');
+  logger.info({ url, protocols: api.protocols, storage: driver.name, auth: config.auth?.type ?? 'none' }, 'registry listening');
 
   let closing: Promise<void> | undefined;
   return {
@@ -94,8 +87,8 @@ export async function startRegistry(config: Config, logger: Logger): Promise<Run
     ...(debug && { debug }),
     close() {
       closing ??= (async () => {
-        const drained = new Promise<void>((resolve) => server.close(() => resolve()));
-        onIdle = () => server.closeAllConnections();
+        const drained = api.close();
+        onIdle = () => api.closeIdleConnections();
         if (inFlight === 0) onIdle();
         else logger.info({ inFlight }, 'draining in-flight requests');
         const timeout = config.http.draintimeout;
@@ -103,15 +96,11 @@ export async function startRegistry(config: Config, logger: Logger): Promise<Run
           let timer: NodeJS.Timeout | undefined;
           await Promise.race([drained, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeout)))]);
           clearTimeout(timer);
-          server.closeAllConnections();
+          api.closeAllConnections();
         } else {
           await drained;
         }
-        health.stop();
-        purger.stop();
-        await debug?.close();
-        await coordination.close();
-        await rawDriver.close?.();
+        await release();
       })();
       return closing;
     },

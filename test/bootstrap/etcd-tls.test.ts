@@ -1,32 +1,16 @@
 // bootstrap reading etcd over TLS with a client certificate (ETCD_CA, ETCD_CERT, ETCD_KEY), against a real etcd 3.4
 // that requires one, v3 (gRPC) and v2 (HTTPS) keyspaces alike. Certificates are made with the openssl CLI.
 import { expect } from 'chai';
-import { rm, writeFile } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { keygen } from '../../console-auth/src/keys.js';
 import { freePort, withPortRetry } from '../helpers/ports.js';
 import { makeTempDir, startProcess, stopAll, type ManagedProcess } from '../helpers/spawn.js';
+import { makePki } from '../helpers/pki.js';
 import { runTool, toolPath } from '../helpers/tools.js';
 import { makeWorkspace, runBootstrap, stopRuns, type Workspace } from './harness.js';
 
 const AUTH = '/lain/config/auth/registry';
-
-function openssl(args: string[], cwd: string): Promise<string> {
-  return runTool('/usr/bin/openssl', args.map((a) => (a.startsWith('@') ? join(cwd, a.slice(1)) : a)));
-}
-
-/** A CA, a server certificate for 127.0.0.1 and a client certificate, in dir. */
-async function makePki(dir: string): Promise<void> {
-  await openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', '@ca.key', '-out', '@ca.pem', '-subj', '/CN=etcd test CA', '-days', '2'], dir);
-  for (const [name, ext] of [
-    ['server', 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth'],
-    ['client', 'extendedKeyUsage=clientAuth'],
-  ]) {
-    await openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `@${name}.key`, '-out', `@${name}.csr`, '-subj', `/CN=${name}`], dir);
-    await writeFile(join(dir, `${name}.ext`), `${ext}\n`);
-    await openssl(['x509', '-req', '-in', `@${name}.csr`, '-CA', '@ca.pem', '-CAkey', '@ca.key', '-CAcreateserial', '-out', `@${name}.pem`, '-days', '2', '-extfile', `@${name}.ext`], dir);
-  }
-}
 
 describe('bootstrap reads etcd over TLS', function () {
   let pki: string;

@@ -6,15 +6,30 @@ import { fileURLToPath } from 'node:url';
 export const REGISTRY_CLI = fileURLToPath(new URL('../../registry/src/cli.js', import.meta.url));
 
 export interface CommandRun {
+  /** The exit status; -1 when a signal ended it (the run took longer than its timeout). */
   code: number;
   stdout: string;
   stderr: string;
 }
 
-export function runRegistry(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CommandRun> {
+export interface RunOptions {
+  /** A command the registry runs under, e.g. setpriv with its flags. */
+  prefix?: string[];
+  /** How long the command may run before it is killed; a command that should fail must also end. */
+  timeoutMs?: number;
+}
+
+export function runRegistry(args: string[], env: NodeJS.ProcessEnv = {}, options: RunOptions = {}): Promise<CommandRun> {
+  const [command, ...prefixArgs] = [...(options.prefix ?? []), process.execPath];
   return new Promise((resolve) => {
-    execFile(process.execPath, [REGISTRY_CLI, ...args], { env: { ...process.env, ...env }, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-      resolve({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr });
-    });
+    execFile(
+      command as string,
+      [...prefixArgs, REGISTRY_CLI, ...args],
+      { env: { ...process.env, ...env }, maxBuffer: 16 * 1024 * 1024, timeout: options.timeoutMs ?? 60_000 },
+      (err, stdout, stderr) => {
+        const code = err === null ? 0 : typeof err.code === 'number' ? err.code : -1;
+        resolve({ code, stdout, stderr });
+      },
+    );
   });
 }

@@ -1,24 +1,11 @@
-// The registry command as an SA runs it: --version, config-check, serve with a graceful SIGTERM.
+// The registry command as an SA runs it: --version, config-check, serve with a graceful SIGTERM, and arguments
+// refused with the usage.
 import { expect } from 'chai';
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { httpReady, startNodeProcess } from '../helpers/processes.js';
-import { REGISTRY_CLI } from '../helpers/registry-cli.js';
-
-const run = promisify(execFile);
-
-async function registry(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [REGISTRY_CLI, ...args], { env: { ...process.env, ...env } });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const failed = err as { code: number; stdout: string; stderr: string };
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-  }
-}
+import { REGISTRY_CLI, runRegistry as registry, type CommandRun } from '../helpers/registry-cli.js';
 
 describe('registry REGISTRY_CLI', () => {
   let dir: string;
@@ -74,5 +61,59 @@ describe('registry REGISTRY_CLI', () => {
     } finally {
       await proc.stop();
     }
+  });
+
+  describe('arguments', () => {
+    let config: string;
+    before(async () => {
+      config = join(dir, 'args.yml');
+      await writeFile(config, `version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: ${join(dir, 'args-data')}\nhttp:\n  addr: 127.0.0.1:0\n`);
+    });
+
+    /** Exit 2 with the command's usage, and nothing started or read. */
+    function expectRefused(run: CommandRun, command: string, why: RegExp): void {
+      expect(run.code, run.stderr).to.equal(2);
+      expect(run.stderr).to.match(why);
+      expect(run.stderr).to.contain(`usage: registry ${command} `);
+      expect(run.stderr).to.not.match(/\n\s+at /);
+    }
+
+    it('serve --port 5001 cfg.yml is refused with the usage instead of reading "--port" as the config file', async () => {
+      const run = await registry(['serve', '--port', '5001', config], {}, { timeoutMs: 20_000 });
+      expectRefused(run, 'serve', /Unknown option '--port'/);
+    });
+
+    it('every subcommand refuses an unknown flag with its usage', async () => {
+      const commands = ['serve', 'config-check', 'garbage-collect', 'list', 'du', 'prune', 'migrate'];
+      const runs = await Promise.all(commands.map((command) => registry([command, '--bogus', config], {}, { timeoutMs: 20_000 })));
+      commands.forEach((command, i) => expectRefused(runs[i] as CommandRun, command, /Unknown option '--bogus'/));
+    });
+
+    it('every subcommand refuses more arguments than it takes', async () => {
+      const extra: [string, string[]][] = [
+        ['serve', [config, config]],
+        ['config-check', [config, 'extra']],
+        ['garbage-collect', [config, 'extra']],
+        ['du', [config, 'extra']],
+        ['list', ['repo', config, 'extra']],
+        ['prune', ['--keep', '5', config, 'extra']],
+        ['migrate', [config, config, 'extra']],
+      ];
+      const runs = await Promise.all(extra.map(([command, args]) => registry([command, ...args], {}, { timeoutMs: 20_000 })));
+      extra.forEach(([command], i) => expectRefused(runs[i] as CommandRun, command, /expected/));
+    });
+
+    it('serve and config-check without a config file say one is required', async () => {
+      for (const command of ['serve', 'config-check']) expectRefused(await registry([command]), command, /a config file is required/);
+    });
+
+    it('--help after a subcommand prints its usage and exits 0; --version takes no arguments', async () => {
+      const help = await registry(['serve', '--help']);
+      expect(help.code).to.equal(0);
+      expect(help.stdout).to.contain('usage: registry serve <config.yml>');
+      const version = await registry(['--version', 'extra']);
+      expect(version.code).to.equal(2);
+      expect(version.stderr).to.contain('takes no arguments');
+    });
   });
 });

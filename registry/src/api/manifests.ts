@@ -4,7 +4,7 @@ import { RegistryError } from '../errcode.js';
 import { formatDigest, type Digest } from '../storage/digest.js';
 import { isIndexType, MEDIA_TYPES, readStoredManifest } from '../storage/manifest.js';
 import type { StoredManifest } from '../storage/manifests.js';
-import { parseReference } from '../storage/reference.js';
+import { lookupReference, parseReference } from '../storage/reference.js';
 import { authorize, deletable, repositoryAccess, writable } from './access.js';
 import type { RequestState, Services, Context } from './context.js';
 import { readSmallBody } from './http-input.js';
@@ -56,7 +56,7 @@ export function registerManifests(router: Router<RequestState>, services: Servic
   const { store } = services;
 
   async function resolve(name: string, reference: string): Promise<{ digest: Digest; byTag: boolean }> {
-    const ref = parseReference(reference);
+    const ref = lookupReference(reference);
     if (ref.digest) return { digest: ref.digest, byTag: false };
     return { digest: await store.tags.resolve(name, ref.tag), byTag: true };
   }
@@ -100,10 +100,10 @@ export function registerManifests(router: Router<RequestState>, services: Servic
 
   router.delete(routes.manifest, async (ctx: Context) => {
     const { name, second } = captures(ctx);
-    const ref = parseReference(second);
     await authorize(ctx, services, [repositoryAccess(name, 'delete')]);
     writable(services);
     deletable(services);
+    const ref = lookupReference(second);
     if (ref.tag !== undefined) {
       await store.tags.untag(name, ref.tag);
     } else {

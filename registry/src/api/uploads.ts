@@ -1,5 +1,6 @@
 // /v2/<name>/blobs/uploads/: start (plain, monolithic, cross-repository mount), PATCH chunks, PUT to finish,
 // GET status, DELETE to cancel.
+import { Http2ServerRequest } from 'node:http2';
 import type Router from '@koa/router';
 import { Challenge } from '../auth/controller.js';
 import { RegistryError } from '../errcode.js';
@@ -18,7 +19,13 @@ function rangeHeader(size: number): string {
   return `0-${Math.max(size - 1, 0)}`;
 }
 
+/**
+ * Whether the request carries a body. HTTP/1.1 announces one with Content-Length or Transfer-Encoding; an HTTP/2
+ * request may stream one without either, and has none only when its HEADERS frame ended the stream.
+ */
 function hasBody(ctx: Context): boolean {
+  // By the request's kind, not its version: an HTTP/1.1 request line may claim HTTP/2.0.
+  if (ctx.req instanceof Http2ServerRequest) return !ctx.req.stream.endAfterHeaders;
   const length = ctx.get('content-length');
   return (length !== '' && Number(length) > 0) || ctx.get('transfer-encoding') !== '';
 }

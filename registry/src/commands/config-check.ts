@@ -1,28 +1,16 @@
 // registry config-check [--strict] <config.yml>: validate a config (environment applied) and every file it names the
 // way `serve` reads them; print the effective config with secrets masked, then the errors and warnings right above the
 // verdict, where an SA reads them. Exit 0 if the registry would start with it (--strict: and nothing to warn about).
-import { parseArgs } from 'node:util';
 import { checkFiles } from '../config/files.js';
 import { ConfigError, loadConfigFile, maskSecrets, toYaml } from '../config/load.js';
-import { CommandError, type Command } from './command.js';
+import { oneConfigFile, parseCommandArgs } from './args.js';
+import type { Command } from './command.js';
 
-const USAGE = 'registry config-check [--strict] <config.yml>';
+const ARGS = '[--strict] <config.yml>';
+const USAGE = `registry config-check ${ARGS}`;
 
 function count(n: number, noun: string): string {
   return `${n} ${noun}${n === 1 ? '' : 's'}`;
-}
-
-function readArgs(args: string[]): { path: string; strict: boolean } {
-  let parsed;
-  try {
-    parsed = parseArgs({ args, options: { strict: { type: 'boolean' } }, allowPositionals: true, strict: true });
-  } catch (err) {
-    throw new CommandError(`${(err as Error).message}\nusage: ${USAGE}`, 2);
-  }
-  const [path, ...extra] = parsed.positionals;
-  if (path === undefined) throw new CommandError(`a config file is required\nusage: ${USAGE}`, 2);
-  if (extra.length > 0) throw new CommandError(`unexpected arguments after ${path}: ${extra.join(' ')}\nusage: ${USAGE}`, 2);
-  return { path, strict: parsed.values.strict === true };
 }
 
 /** The last line: whether the registry would start, and what the lines above it count. */
@@ -37,11 +25,12 @@ function verdict(path: string, errors: number, warnings: number, strict: boolean
 }
 
 export const configCheck: Command = {
-  usage: '[--strict] <config.yml>',
+  usage: ARGS,
   summary:
     'validate a config (environment overrides applied) and every file it names, print it with secrets masked, then its errors and warnings; exit 0 if the registry would start with it (--strict: and nothing to warn about)',
   async run(args) {
-    const { path, strict } = readArgs(args);
+    const parsed = parseCommandArgs(args, { strict: { type: 'boolean' } }, USAGE);
+    const path = oneConfigFile(parsed.positionals, USAGE);
     let errors: string[];
     let warnings: string[];
     try {
@@ -56,7 +45,7 @@ export const configCheck: Command = {
     }
     for (const error of errors) process.stderr.write(`error: ${error}\n`);
     for (const warning of warnings) process.stderr.write(`warning: ${warning}\n`);
-    const { line, code } = verdict(path, errors.length, warnings.length, strict);
+    const { line, code } = verdict(path, errors.length, warnings.length, parsed.values.strict === true);
     process.stderr.write(`${line}\n`);
     return code;
   },

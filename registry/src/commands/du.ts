@@ -1,6 +1,7 @@
 // registry du [--json] <config.yml>: bytes per repository (its own and shared), and what garbage-collect would free.
 import { diskUsage } from '../gc/du.js';
-import { parseCommandArgs, withStorage } from '../gc/offline.js';
+import { withStorage } from '../gc/offline.js';
+import { parseCommandArgs } from './args.js';
 import { UnreadableManifestError } from '../gc/references.js';
 import { formatTable } from '../gc/table.js';
 import { formatBytes } from '../gc/units.js';

@@ -3,7 +3,8 @@
 import { formatDuration, parseDuration } from '../config/duration.js';
 import { formatDigest } from '../storage/digest.js';
 import { collectGarbage, GcError, type GcEvent, type GcSummary } from '../gc/collect.js';
-import { parseCommandArgs, withStorage } from '../gc/offline.js';
+import { withStorage } from '../gc/offline.js';
+import { parseCommandArgs } from './args.js';
 import { formatBytes } from '../gc/units.js';
 import { CommandError, type Command } from './command.js';
 

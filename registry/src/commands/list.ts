@@ -1,7 +1,8 @@
 // registry list [--json] [<repo>] <config.yml>: tags, digests, media types, platforms and sizes, read offline from
 // the storage the config names, so an SA can pick what to DELETE before running garbage-collect.
 import { listRegistry, UnknownRepositoryError, type TagListing } from '../gc/list.js';
-import { parseCommandArgs, withStorage } from '../gc/offline.js';
+import { withStorage } from '../gc/offline.js';
+import { parseCommandArgs } from './args.js';
 import { formatTable } from '../gc/table.js';
 import { formatBytes } from '../gc/units.js';
 import { MEDIA_TYPES } from '../storage/manifest.js';

@@ -2,7 +2,8 @@
 // Copies every repository from the storage of one config to the storage of another (see docs/migrate.md).
 // Progress goes to stderr; what is (or would be) copied, what could not be, and the summary go to stdout.
 import { isDeepStrictEqual } from 'node:util';
-import { parseCommandArgs, withStorage } from '../gc/offline.js';
+import { withStorage } from '../gc/offline.js';
+import { parseCommandArgs } from './args.js';
 import { BLOB_CONCURRENCY, migrate } from '../migrate/migrate.js';
 import { formatSummary, isProblem, itemLine, ProgressReporter } from '../migrate/report.js';
 import { CommandError, type Command } from './command.js';

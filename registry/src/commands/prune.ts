@@ -2,7 +2,8 @@
 // What is (or would be) deleted goes to stdout, then the summary; then the collector runs, since pruning only
 // removes manifests and tags and the blobs they alone used are freed by garbage-collect.
 import { formatDigest } from '../storage/digest.js';
-import { parseCommandArgs, withStorage } from '../gc/offline.js';
+import { withStorage } from '../gc/offline.js';
+import { parseCommandArgs } from './args.js';
 import { pruneRegistry, type PruneEvent, type PruneSummary } from '../retention/prune.js';
 import { CommandError, type Command } from './command.js';
 import { garbageCollect } from './garbage-collect.js';

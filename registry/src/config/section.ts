@@ -169,7 +169,8 @@ export class Section {
     return fallback;
   }
 
-  boolean(key: string, fallback: boolean): boolean {
+  /** A boolean; fallback undefined keeps "not written" apart from false, for keys whose default depends on others. */
+  boolean<F extends boolean | undefined>(key: string, fallback: F): boolean | F {
     const node = this.scalar(key, 'true or false');
     if (node === undefined) return fallback;
     if (typeof node.value === 'boolean') return node.value;

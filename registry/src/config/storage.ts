@@ -95,7 +95,8 @@ function readS3(s: Section): S3Storage {
     region: s.required('region'),
     bucket: s.required('bucket'),
     regionendpoint: optional(s.string('regionendpoint')),
-    forcepathstyle: s.boolean('forcepathstyle', false),
+    // Absent is not false: distribution addresses a regionendpoint by path unless forcepathstyle says otherwise.
+    forcepathstyle: s.boolean('forcepathstyle', undefined),
     encrypt: s.boolean('encrypt', false),
     keyid: optional(s.string('keyid')),
     secure: s.boolean('secure', true),

@@ -110,6 +110,8 @@ export interface HttpConfig {
   secret?: string;
   relativeurls: boolean;
   tls?: { certificate: string; key: string; clientcas?: string[] };
+  /** With tls, HTTP/2 is offered (ALPN) beside HTTP/1.1 unless disabled, as distribution does. */
+  http2: { disabled: boolean };
   /** extra response headers */
   headers: Record<string, string[]>;
   /** milliseconds to drain in-flight requests on SIGTERM; 0 means wait for them without limit */

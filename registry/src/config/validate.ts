@@ -137,10 +137,10 @@ function readHttp(s: Section): HttpConfig {
   checkAddr(s, 'addr', addr);
   const net = s.string('net');
   if (net !== undefined && net !== '' && net !== 'tcp') s.error('net', `${describeText(net)} is not supported (only tcp)`, s.originOf('net'));
-  s.unsupported('http2');
   s.unsupported('h2c');
   const http: HttpConfig = {
     addr,
+    http2: s.section('http2', (h) => ({ disabled: h.boolean('disabled', false) })),
     prefix: normalisePrefix(checked(s, 'prefix', s.string('prefix') ?? '', headerValueProblem)),
     relativeurls: s.boolean('relativeurls', false),
     headers: s.section('headers', readHeaders),

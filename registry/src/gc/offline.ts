@@ -1,22 +1,11 @@
-// What the offline maintenance commands (garbage-collect, list, du) share: strict flag parsing that fails with
-// the usage, and the storage driver named by a config file, closed when the work is done.
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+// What the offline maintenance commands (garbage-collect, list, du) share: the storage driver named by a config
+// file, closed when the work is done.
 import { CommandError } from '../commands/command.js';
 import { loadForCommand } from '../commands/load.js';
 import type { Config } from '../config/types.js';
 import { createLogger } from '../log.js';
 import type { StorageDriver } from '../storage/driver/driver.js';
 import { createDriver } from '../storage/driver/factory.js';
-
-type Options = NonNullable<ParseArgsConfig['options']>;
-
-export function parseCommandArgs<T extends Options>(args: string[], options: T, usage: string) {
-  try {
-    return parseArgs({ args, options, allowPositionals: true, strict: true });
-  } catch (err) {
-    throw new CommandError(`${(err as Error).message}\nusage: ${usage}`, 2);
-  }
-}
 
 /**
  * Loads the config, opens its storage driver and runs work on it. The driver logs to stderr at warn, so stdout

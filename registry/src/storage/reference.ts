@@ -51,9 +51,25 @@ export function checkDigest(value: string): Digest {
 /** A manifest reference is a digest or a tag. */
 export type Reference = { digest: Digest; tag?: undefined } | { tag: string; digest?: undefined };
 
+/** The reference of a PUT: a bad one is TAG_INVALID or DIGEST_INVALID (400), since the client asked to create it. */
 export function parseReference(value: string): Reference {
   if (value.includes(':')) return { digest: checkDigest(value) };
   return { tag: checkTag(value) };
+}
+
+/**
+ * The reference of a GET, HEAD or DELETE. No manifest can be stored under a malformed reference, so it names an
+ * unknown manifest: 404 MANIFEST_UNKNOWN, as the OCI conformance suite requires and distribution answers.
+ */
+export function lookupReference(value: string): Reference {
+  try {
+    return parseReference(value);
+  } catch (err) {
+    if (!(err instanceof RegistryError)) throw err;
+    throw new RegistryError('MANIFEST_UNKNOWN', `no manifest can be known as "${clip(value)}": it is neither a valid tag nor a digest (${err.message})`, {
+      reference: clip(value),
+    });
+  }
 }
 
 export function clip(value: string, max = 100): string {

@@ -98,6 +98,33 @@ describe('api: manifests', () => {
     expect((await errorOf(res)).errors[0]?.code).to.equal('TAG_INVALID');
   });
 
+  it('GET, HEAD and DELETE of a reference that is neither a tag nor a digest are 404 MANIFEST_UNKNOWN saying why (OCI conformance)', async () => {
+    await client.pushImage('m/app', 'v1');
+    // The first is the conformance suite's "nonexistent manifest"; the others are malformed or unsupported digests.
+    const references = ['.INVALID_MANIFEST_NAME', '-bad', 'sha256:totallywrong', `sha384:${'a'.repeat(96)}`, 'x'.repeat(129)];
+    for (const reference of references) {
+      for (const method of ['GET', 'DELETE']) {
+        const res = await client.request(method, `/v2/m/app/manifests/${reference}`);
+        expect(res.status, `${method} ${reference}`).to.equal(404);
+        const error = (await errorOf(res)).errors[0];
+        expect(error?.code, `${method} ${reference}`).to.equal('MANIFEST_UNKNOWN');
+        expect(error?.message, `${method} ${reference}`).to.match(/neither a valid tag nor a digest/);
+      }
+      expect((await client.request('HEAD', `/v2/m/app/manifests/${reference}`)).status, `HEAD ${reference}`).to.equal(404);
+    }
+    expect((await client.request('GET', '/v2/m/app/manifests/v1')).status).to.equal(200);
+  });
+
+  it('PUT of an invalid reference stays 400: TAG_INVALID for a tag, DIGEST_INVALID for a digest', async () => {
+    const put = (reference: string) => client.request('PUT', `/v2/m/app/manifests/${reference}`, { headers: { 'content-type': OCI_MANIFEST }, body: '{}' });
+    const tag = await put('.INVALID_MANIFEST_NAME');
+    expect(tag.status).to.equal(400);
+    expect((await errorOf(tag)).errors[0]?.code).to.equal('TAG_INVALID');
+    const digest = await put('sha256:totallywrong');
+    expect(digest.status).to.equal(400);
+    expect((await errorOf(digest)).errors[0]?.code).to.equal('DIGEST_INVALID');
+  });
+
   it('an index whose children are all in the repository is accepted; a missing child is MANIFEST_BLOB_UNKNOWN', async () => {
     const amd = await client.pushImage('m/multi', 'amd');
     const index = {

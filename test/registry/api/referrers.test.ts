@@ -56,6 +56,12 @@ describe('api: referrers (OCI 1.1)', () => {
     expect(index.manifests.map((m) => m.digest)).to.not.include(temp.digest);
   });
 
+  it('a repository that does not exist also gives 200 with an empty index: the spec forbids 404 here', async () => {
+    const res = await client.request('GET', `/v2/r/none/referrers/${subject.digest}`);
+    expect(res.status).to.equal(200);
+    expect(((await res.json()) as { manifests: unknown[] }).manifests).to.deep.equal([]);
+  });
+
   it('a malformed digest is 400 DIGEST_INVALID', async () => {
     const res = await client.request('GET', '/v2/r/app/referrers/sha256:xyz');
     expect(res.status).to.equal(400);

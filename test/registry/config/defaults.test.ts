@@ -21,7 +21,7 @@ describe('config: defaults', () => {
         cache: {},
         redirect: { disable: false },
       },
-      http: { addr: ':5000', prefix: '/', relativeurls: false, headers: {}, draintimeout: 0 },
+      http: { addr: ':5000', http2: { disabled: false }, prefix: '/', relativeurls: false, headers: {}, draintimeout: 0 },
       health: { storagedriver: { enabled: false, interval: 10_000, threshold: 1 } },
       validation: { disabled: false, manifests: { urls: { allow: [], deny: [] } } },
     };
@@ -42,7 +42,7 @@ describe('config: defaults', () => {
         region: 'us-east-1',
         bucket: 'images',
         regionendpoint: undefined,
-        forcepathstyle: false,
+        forcepathstyle: undefined,
         encrypt: false,
         keyid: undefined,
         secure: true,
@@ -193,6 +193,7 @@ describe('config: defaults', () => {
     );
     expect(config.http).to.deep.equal({
       addr: '0.0.0.0:5443',
+      http2: { disabled: false },
       prefix: '/',
       host: 'https://registry.example.com',
       relativeurls: false,

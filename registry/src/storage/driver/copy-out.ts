@@ -67,14 +67,21 @@ export async function copyFileRange(handle: FileHandle, offset: number, length: 
   await sending;
 }
 
-/** The same for a backend that only offers a stream: `length` bytes of it to `out`, one chunk in flight at a time. */
+/**
+ * The same for a backend that only offers a stream: `length` bytes of it to `out`, at most COPY_BUFFER in flight. A
+ * source may yield a whole blob as one chunk (inmemory); over HTTP/2 everything written and not yet sent counts
+ * against the session's memory limit, so a chunk goes out in COPY_BUFFER slices (views, not copies).
+ */
 async function copyStream(source: Readable, length: number, out: Writable): Promise<void> {
   let left = length;
   try {
     for await (const chunk of source as AsyncIterable<Buffer>) {
       const part = chunk.length > left ? chunk.subarray(0, left) : chunk;
       left -= part.length;
-      if (!(await writeOut(out, part)) || left === 0) return;
+      for (let at = 0; at < part.length; at += COPY_BUFFER) {
+        if (!(await writeOut(out, part.subarray(at, at + COPY_BUFFER)))) return;
+      }
+      if (left === 0) return;
     }
     if (left > 0) throw new Error(`stream ended ${left} bytes before the requested range`);
   } finally {
