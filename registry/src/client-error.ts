@@ -35,9 +35,11 @@ export function answerClientErrors(server: Server, logger: Logger): void {
   const inFlight = new WeakMap<Duplex, { req: IncomingMessage; res: ServerResponse }>();
   server.on('request', (req, res) => {
     const exchange = { req, res };
-    inFlight.set(req.socket, exchange);
+    // Kept: a destroyed body stream detaches req.socket before the response closes.
+    const socket = req.socket;
+    inFlight.set(socket, exchange);
     res.once('close', () => {
-      if (inFlight.get(req.socket) === exchange) inFlight.delete(req.socket);
+      if (inFlight.get(socket) === exchange) inFlight.delete(socket);
     });
   });
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {

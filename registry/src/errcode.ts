@@ -32,6 +32,8 @@ export const ERRORS = {
   NOT_FOUND: { code: 'NOT_FOUND', status: 404, message: 'no such API endpoint' },
   TOO_MANY_REQUESTS: { code: 'TOOMANYREQUESTS', status: 429, message: 'too many requests' },
   UNAVAILABLE: { code: 'UNAVAILABLE', status: 503, message: 'service unavailable' },
+  // 507 Insufficient Storage: unlike a 503, a retry cannot succeed until an operator frees space.
+  STORAGE_FULL: { code: 'UNAVAILABLE', status: 507, message: "the registry's storage is full" },
   UNKNOWN: { code: 'UNKNOWN', status: 500, message: 'unknown error' },
 } as const satisfies Record<string, ErrorDescriptor>;
 

@@ -27,6 +27,8 @@ export interface TestRegistryOptions {
   rootDir?: string;
   /** Extra config, deep-merged over the defaults (distribution's YAML shape). */
   config?: Record<string, unknown>;
+  /** For storage s3 or oss: an s3rver the test controls (stops, restarts) instead of a fresh one; left running on stop. */
+  objectStore?: S3Server;
 }
 
 function merge(base: Record<string, unknown>, extra: Record<string, unknown>): Record<string, unknown> {
@@ -42,22 +44,23 @@ function merge(base: Record<string, unknown>, extra: Record<string, unknown>): R
 }
 
 /** The storage section for an object-store backend on a fresh s3rver; blobs are served by the registry itself. */
-async function objectStorage(backend: 's3' | 'oss'): Promise<{ storage: Record<string, unknown>; server: S3Server }> {
-  const server = await startS3rver();
+function objectStorage(backend: 's3' | 'oss', server: S3Server): Record<string, unknown> {
   const common = { bucket: server.bucket, rootdirectory: '/registry', secure: false };
   const driver =
     backend === 's3'
       ? { s3: { ...common, accesskey: server.accessKey, secretkey: server.secretKey, region: 'us-east-1', regionendpoint: server.endpoint, forcepathstyle: true } }
       : { oss: { ...common, accesskeyid: server.accessKey, accesskeysecret: server.secretKey, region: 'oss-cn-test', endpoint: server.endpoint } };
-  return { storage: { ...driver, redirect: { disable: true } }, server };
+  return { ...driver, redirect: { disable: true } };
 }
 
 export async function startTestRegistry(options: TestRegistryOptions = {}): Promise<TestRegistry> {
   const backend = options.storage ?? (options.rootDir ? 'filesystem' : ((process.env.TEST_STORAGE as TestBackend | undefined) ?? 'inmemory'));
   const ownDir = backend === 'filesystem' && !options.rootDir ? await mkdtemp(join(tmpdir(), 'registry-test-')) : undefined;
   const rootDir = options.rootDir ?? ownDir;
-  const objectStore = backend === 's3' || backend === 'oss' ? await objectStorage(backend) : undefined;
-  const storage = objectStore?.storage ?? (rootDir ? { filesystem: { rootdirectory: rootDir } } : { inmemory: {} });
+  const objectBackend = backend === 's3' || backend === 'oss' ? backend : undefined;
+  const ownServer = objectBackend && !options.objectStore ? await startS3rver() : undefined;
+  const server = options.objectStore ?? ownServer;
+  const storage = objectBackend && server ? objectStorage(objectBackend, server) : rootDir ? { filesystem: { rootdirectory: rootDir } } : { inmemory: {} };
   const base = {
     version: '0.1',
     log: { level: 'info', formatter: 'json', accesslog: { disabled: false } },
@@ -73,7 +76,7 @@ export async function startTestRegistry(options: TestRegistryOptions = {}): Prom
     },
   });
   const registry = await startRegistry(config, createLogger(config.log, sink)).catch(async (err: unknown) => {
-    await objectStore?.server.stop();
+    await ownServer?.stop();
     throw err;
   });
   return {
@@ -83,7 +86,7 @@ export async function startTestRegistry(options: TestRegistryOptions = {}): Prom
     ...(rootDir && { rootDir }),
     async stop() {
       await registry.close();
-      await objectStore?.server.stop();
+      await ownServer?.stop();
       if (ownDir) await rm(ownDir, { recursive: true, force: true });
     },
   };
