@@ -1,11 +1,11 @@
 // Uploads when storage fails under them, with the access log on as in the template: a full disk (a real tmpfs that
 // fills up) and an S3 server that goes away mid-chunk. One request's failure must never take the process down.
-import { readdir, stat } from 'node:fs/promises';
+import { readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { pseudoRandomBytes } from '../../helpers/content.js';
-import { Client, errorOf, sha256 } from '../../helpers/oci.js';
+import { Client, errorOf, OCI_MANIFEST, sha256 } from '../../helpers/oci.js';
 import { startTestRegistry, type TestRegistry } from '../../helpers/registry.js';
 import { startS3rver, type S3Server } from '../../helpers/s3rver.js';
 import { mountSmallDisk, type SmallDisk } from '../../helpers/small-disk.js';
@@ -102,6 +102,28 @@ describe('api: uploads when the disk fills up (access log on)', () => {
     expect(await readdir(uploadsDir('full-post'))).to.deep.equal([]);
     expect(await disk.used()).to.be.at.most(usedBefore + 64 * 1024);
     expect((await client.request('GET', '/v2/')).status).to.equal(200);
+  });
+
+  it('a manifest PUT on a full disk is 507 and leaves no temp file behind', async () => {
+    const config = await client.pushBlob('full-manifest', '{"architecture":"amd64","os":"linux"}');
+    const manifest = JSON.stringify({
+      schemaVersion: 2,
+      mediaType: OCI_MANIFEST,
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: config, size: 37 },
+      layers: [],
+    });
+    const filler = join(disk.dir, 'filler');
+    await writeFile(filler, Buffer.alloc(8 * MiB)).catch((err: NodeJS.ErrnoException) => expect(err.code).to.equal('ENOSPC'));
+    try {
+      const res = await client.request('PUT', '/v2/full-manifest/manifests/v1', { headers: { 'content-type': OCI_MANIFEST }, body: manifest });
+      expect(res.status).to.equal(507);
+      expect(loggedStatus(registry, res.headers.get('x-request-id'))).to.equal(507);
+      expect((await client.request('GET', '/v2/')).status).to.equal(200);
+    } finally {
+      await rm(filler);
+    }
+    expect((await readdir(disk.dir, { recursive: true })).filter((path) => path.endsWith('.tmp'))).to.deep.equal([]);
+    expect((await client.request('PUT', '/v2/full-manifest/manifests/v1', { headers: { 'content-type': OCI_MANIFEST }, body: manifest })).status).to.equal(201);
   });
 });
 
