@@ -7,8 +7,10 @@ import type { AddressInfo } from 'node:net';
 import { createApp } from './api/app.js';
 import { createAccessController } from './auth/index.js';
 import { answerClientErrors } from './client-error.js';
+import { CLIENT_TIMEOUTS, enforceClientTimeouts, serverTimeoutOptions, type ClientTimeouts } from './client-timeouts.js';
 import type { Config } from './config/types.js';
 import { startDebugServer, type DebugServer } from './debug-server.js';
+import { drainable } from './drain.js';
 import { startStorageHealth } from './health.js';
 import { parseAddr } from './listen-address.js';
 import type { Logger } from './log.js';
@@ -28,7 +30,12 @@ export interface RunningRegistry {
   close(): Promise<void>;
 }
 
-export async function startRegistry(config: Config, logger: Logger): Promise<RunningRegistry> {
+export interface StartOptions {
+  /** Limits on slow or stalled clients; CLIENT_TIMEOUTS unless a test needs them short. */
+  clientTimeouts?: ClientTimeouts;
+}
+
+export async function startRegistry(config: Config, logger: Logger, options: StartOptions = {}): Promise<RunningRegistry> {
   const metrics = config.http.debug?.prometheus.enabled ? new Metrics() : undefined;
   const rawDriver = await createDriver(config.storage.driver, logger);
   const driver = guardDriver(rawDriver, metrics);
@@ -36,25 +43,16 @@ export async function startRegistry(config: Config, logger: Logger): Promise<Run
   const health = startStorageHealth(driver, config.health.storagedriver, logger);
   const purger = startUploadPurger(driver, config.storage.maintenance, logger);
   const { koa } = createApp(config, { driver, logger, health, ...(access && { access }), ...(metrics && { metrics }) });
-  const handler = koa.callback();
+  const drainer = drainable(koa.callback(), logger);
+  const handler = drainer.handler;
   const tls = config.http.tls;
+  const timeouts = options.clientTimeouts ?? CLIENT_TIMEOUTS;
   const server = tls
-    ? createHttpsServer({ cert: await readFile(tls.certificate), key: await readFile(tls.key) }, handler)
-    : createHttpServer(handler);
-  // Large blobs stream for minutes; Node's default 5-minute request timeout would cut them off.
-  server.requestTimeout = 0;
+    ? createHttpsServer({ cert: await readFile(tls.certificate), key: await readFile(tls.key), ...serverTimeoutOptions(timeouts) }, handler)
+    : createHttpServer(serverTimeoutOptions(timeouts), handler);
   server.keepAliveTimeout = 65_000;
+  const clientTimeouts = enforceClientTimeouts(server, timeouts, logger);
   answerClientErrors(server, logger);
-  // In-flight requests, so a drain can drop keep-alive connections the moment the last response is out.
-  let inFlight = 0;
-  let onIdle: (() => void) | undefined;
-  server.on('request', (_req, res) => {
-    inFlight++;
-    res.once('close', () => {
-      inFlight--;
-      if (inFlight === 0) onIdle?.();
-    });
-  });
   let listenAt: { host?: string; port: number };
   try {
     listenAt = parseAddr(config.http.addr);
@@ -82,19 +80,9 @@ export async function startRegistry(config: Config, logger: Logger): Promise<Run
     ...(debug && { debug }),
     close() {
       closing ??= (async () => {
-        const drained = new Promise<void>((resolve) => server.close(() => resolve()));
-        onIdle = () => server.closeAllConnections();
-        if (inFlight === 0) onIdle();
-        else logger.info({ inFlight }, 'draining in-flight requests');
-        const timeout = config.http.draintimeout;
-        if (timeout > 0) {
-          let timer: NodeJS.Timeout | undefined;
-          await Promise.race([drained, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeout)))]);
-          clearTimeout(timer);
-          server.closeAllConnections();
-        } else {
-          await drained;
-        }
+        clientTimeouts.draining();
+        await drainer.drain(server, config.http.draintimeout);
+        clientTimeouts.stop();
         health.stop();
         purger.stop();
         await debug?.close();

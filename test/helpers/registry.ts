@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { parseConfig, toYaml } from '../../registry/src/config/load.js';
 import { startS3rver, type S3Server } from './processes.js';
+import type { ClientTimeouts } from '../../registry/src/client-timeouts.js';
 import type { Config } from '../../registry/src/config/types.js';
 import { createLogger } from '../../registry/src/log.js';
 import { startRegistry, type RunningRegistry } from '../../registry/src/server.js';
@@ -29,6 +30,8 @@ export interface TestRegistryOptions {
   config?: Record<string, unknown>;
   /** For storage s3 or oss: an s3rver the test controls (stops, restarts) instead of a fresh one; left running on stop. */
   objectStore?: S3Server;
+  /** Limits on stalled clients, short for the tests of them. */
+  clientTimeouts?: ClientTimeouts;
 }
 
 function merge(base: Record<string, unknown>, extra: Record<string, unknown>): Record<string, unknown> {
@@ -75,7 +78,7 @@ export async function startTestRegistry(options: TestRegistryOptions = {}): Prom
       callback();
     },
   });
-  const registry = await startRegistry(config, createLogger(config.log, sink)).catch(async (err: unknown) => {
+  const registry = await startRegistry(config, createLogger(config.log, sink), { ...(options.clientTimeouts && { clientTimeouts: options.clientTimeouts }) }).catch(async (err: unknown) => {
     await ownServer?.stop();
     throw err;
   });
