@@ -11,13 +11,14 @@ import { CLIENT_TIMEOUTS, enforceClientTimeouts, serverTimeoutOptions, type Clie
 import type { Config } from './config/types.js';
 import { startDebugServer, type DebugServer } from './debug-server.js';
 import { drainable } from './drain.js';
-import { startStorageHealth } from './health.js';
+import { combineHealth, startStorageHealth } from './health.js';
 import { parseAddr } from './listen-address.js';
 import type { Logger } from './log.js';
 import { Metrics } from './metrics.js';
-import { createDriver } from './storage/driver/factory.js';
+import { buildDriver, driverLogFields } from './storage/driver/factory.js';
 import type { StorageDriver } from './storage/driver/driver.js';
 import { guardDriver } from './storage/driver/guarded.js';
+import { reachDriver, type RetrySchedule } from './storage/driver/reachability.js';
 import { startUploadPurger } from './storage/purge.js';
 
 export interface RunningRegistry {
@@ -33,12 +34,15 @@ export interface RunningRegistry {
 export interface StartOptions {
   /** Limits on slow or stalled clients; CLIENT_TIMEOUTS unless a test needs them short. */
   clientTimeouts?: ClientTimeouts;
+  /** How often a storage backend unreachable at start is tried again; STORAGE_RETRY unless a test needs it short. */
+  storageRetry?: RetrySchedule;
 }
 
 export async function startRegistry(config: Config, logger: Logger, options: StartOptions = {}): Promise<RunningRegistry> {
   const metrics = config.http.debug?.prometheus.enabled ? new Metrics() : undefined;
-  const rawDriver = await createDriver(config.storage.driver, logger);
-  const driver = guardDriver(rawDriver, metrics);
+  const rawDriver = await buildDriver(config.storage.driver, logger);
+  const reachability = await reachDriver(rawDriver, logger.child(driverLogFields(config.storage.driver)), options.storageRetry);
+  const driver = guardDriver(rawDriver, metrics, reachability);
   const access = await createAccessController(config.auth, logger);
   const health = startStorageHealth(driver, config.health.storagedriver, logger);
   const purger = startUploadPurger(driver, config.storage.maintenance, logger);
@@ -69,7 +73,7 @@ export async function startRegistry(config: Config, logger: Logger, options: Sta
   const address = server.address() as AddressInfo;
   const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `${tls ? 'https' : 'http'}://${shownHost}:${address.port}`;
-  const debug = config.http.debug ? await startDebugServer(config.http.debug, health, metrics, logger) : undefined;
+  const debug = config.http.debug ? await startDebugServer(config.http.debug, combineHealth(health, reachability), metrics, logger) : undefined;
   logger.info({ url, storage: driver.name, auth: config.auth?.type ?? 'none' }, 'registry listening');
 
   let closing: Promise<void> | undefined;
@@ -84,6 +88,7 @@ export async function startRegistry(config: Config, logger: Logger, options: Sta
         await drainer.drain(server, config.http.draintimeout);
         clientTimeouts.stop();
         health.stop();
+        reachability.stop();
         purger.stop();
         await debug?.close();
         await rawDriver.close?.();

@@ -7,6 +7,7 @@ import { parseConfig, toYaml } from '../../registry/src/config/load.js';
 import { startS3rver, type S3Server } from './processes.js';
 import type { ClientTimeouts } from '../../registry/src/client-timeouts.js';
 import type { Config } from '../../registry/src/config/types.js';
+import type { RetrySchedule } from '../../registry/src/storage/driver/reachability.js';
 import { createLogger } from '../../registry/src/log.js';
 import { startRegistry, type RunningRegistry } from '../../registry/src/server.js';
 
@@ -28,11 +29,19 @@ export interface TestRegistryOptions {
   rootDir?: string;
   /** Extra config, deep-merged over the defaults (distribution's YAML shape). */
   config?: Record<string, unknown>;
-  /** For storage s3 or oss: an s3rver the test controls (stops, restarts) instead of a fresh one; left running on stop. */
-  objectStore?: S3Server;
+  /**
+   * For storage s3 or oss: an s3rver the test controls (stops, restarts, starts later) instead of a fresh one; left
+   * running on stop.
+   */
+  objectStore?: ObjectStore;
   /** Limits on stalled clients, short for the tests of them. */
   clientTimeouts?: ClientTimeouts;
+  /** Retries of storage unreachable at start, short for the tests of them. */
+  storageRetry?: RetrySchedule;
 }
+
+/** Where an object-store backend is and how to sign in to it. */
+export type ObjectStore = Pick<S3Server, 'endpoint' | 'bucket' | 'accessKey' | 'secretKey'>;
 
 function merge(base: Record<string, unknown>, extra: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = { ...base };
@@ -47,7 +56,7 @@ function merge(base: Record<string, unknown>, extra: Record<string, unknown>): R
 }
 
 /** The storage section for an object-store backend on a fresh s3rver; blobs are served by the registry itself. */
-function objectStorage(backend: 's3' | 'oss', server: S3Server): Record<string, unknown> {
+function objectStorage(backend: 's3' | 'oss', server: ObjectStore): Record<string, unknown> {
   const common = { bucket: server.bucket, rootdirectory: '/registry', secure: false };
   const driver =
     backend === 's3'
@@ -78,7 +87,11 @@ export async function startTestRegistry(options: TestRegistryOptions = {}): Prom
       callback();
     },
   });
-  const registry = await startRegistry(config, createLogger(config.log, sink), { ...(options.clientTimeouts && { clientTimeouts: options.clientTimeouts }) }).catch(async (err: unknown) => {
+  const startOptions = {
+    ...(options.clientTimeouts && { clientTimeouts: options.clientTimeouts }),
+    ...(options.storageRetry && { storageRetry: options.storageRetry }),
+  };
+  const registry = await startRegistry(config, createLogger(config.log, sink), startOptions).catch(async (err: unknown) => {
     await ownServer?.stop();
     throw err;
   });

@@ -34,7 +34,7 @@ function storageRefusal(err: StorageError, requestId: string): { descriptor: Err
     case 'unreachable':
       return {
         descriptor: ERRORS.UNAVAILABLE,
-        message: `the registry's storage (${err.driver}) has not been reachable since the registry started; it is retried in the background: retry later (${err.cause instanceof Error ? err.cause.message : String(err.cause)})`,
+        message: `the registry's storage (${err.driver}) has not been reachable since the registry started; it is retried in the background: retry later (the registry log says why)`,
       };
     case 'failing':
       return { descriptor: ERRORS.UNAVAILABLE, message: `the registry's storage (${err.driver}) is failing; retry later (${logged})` };

@@ -64,8 +64,24 @@ export interface StorageDriver {
    * Lets catalog and tag listing page without reading a whole directory on object stores.
    */
   listPage(path: string, after: string, limit: number): Promise<string[]>;
+  /**
+   * Proves the backend answers as configured (endpoint, bucket, credentials), for backends reached over a network;
+   * nothing else contacts the backend before the first operation.
+   */
+  check?(): Promise<void>;
   /** Releases sockets and timers. */
   close?(): Promise<void>;
+}
+
+/** Runs the driver's start check, releasing the driver when it fails: for commands that need storage now. */
+export async function checked<T extends StorageDriver>(driver: T): Promise<T> {
+  try {
+    await driver.check?.();
+  } catch (err) {
+    await driver.close?.();
+    throw err;
+  }
+  return driver;
 }
 
 export class PathNotFoundError extends Error {
