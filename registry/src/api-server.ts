@@ -6,6 +6,7 @@ import { createSecureServer, type Http2SecureServer, type Http2ServerRequest, ty
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import { answerClientErrors } from './client-error.js';
+import { serverTimeoutOptions, type ClientTimeouts } from './client-timeouts.js';
 import type { HttpConfig } from './config/types.js';
 import type { Logger } from './log.js';
 import type { TlsOptions } from './tls-options.js';
@@ -28,11 +29,8 @@ export interface ApiServer {
   closeAllConnections(): void;
 }
 
-/**
- * HTTP/1.1's connection settings. Large blobs stream for minutes, and Node's default 5-minute request timeout would
- * cut them off. node:http2's HTTP/1.1 fallback reads the same fields from its server, which its typings leave out.
- */
-const HTTP1_SETTINGS = { requestTimeout: 0, keepAliveTimeout: 65_000 };
+/** HTTP/1.1 keep-alive, longer than the usual client and load-balancer idle timeouts, so they close first. */
+const KEEP_ALIVE_MS = 65_000;
 
 /**
  * HTTP/2 limits. Node refuses new streams (ENHANCE_YOUR_CALM) once a session holds more than maxSessionMemory MB,
@@ -51,7 +49,7 @@ const STREAM_WINDOW = 1 << 20;
 const CONNECTION_WINDOW = 8 << 20;
 
 function http1Server(server: HttpServer | HttpsServer, scheme: ApiServer['scheme']): ApiServer {
-  Object.assign(server, HTTP1_SETTINGS);
+  server.keepAliveTimeout = KEEP_ALIVE_MS;
   return {
     server,
     scheme,
@@ -62,8 +60,10 @@ function http1Server(server: HttpServer | HttpsServer, scheme: ApiServer['scheme
   };
 }
 
-function http2Server(server: Http2SecureServer): ApiServer {
-  Object.assign(server, HTTP1_SETTINGS);
+function http2Server(server: Http2SecureServer, timeouts: ClientTimeouts): ApiServer {
+  // node:http2's HTTP/1.1 fallback reads HTTP/1.1's connection settings from its server, which its typings leave out.
+  const { requestTimeout, headersTimeout } = serverTimeoutOptions(timeouts);
+  Object.assign(server, { requestTimeout, headersTimeout, keepAliveTimeout: KEEP_ALIVE_MS });
   // node:http2 keeps no list of its connections for a drain: the HTTP/1.1 sockets and the HTTP/2 sessions.
   const http1Sockets = new Set<TLSSocket>();
   const sessions = new Set<ServerHttp2Session>();
@@ -102,12 +102,12 @@ function http2Server(server: Http2SecureServer): ApiServer {
 }
 
 /** Creates the server for http (not yet listening), with the TLS options read from http.tls when it is set. */
-export function createApiServer(http: HttpConfig, tls: TlsOptions | undefined, handler: RequestHandler, logger: Logger): ApiServer {
+export function createApiServer(http: HttpConfig, tls: TlsOptions | undefined, handler: RequestHandler, timeouts: ClientTimeouts, logger: Logger): ApiServer {
   let api: ApiServer;
   if (!tls) {
-    api = http1Server(createHttpServer(handler), 'http');
+    api = http1Server(createHttpServer(serverTimeoutOptions(timeouts), handler), 'http');
   } else if (http.http2.disabled) {
-    api = http1Server(createHttpsServer(tls, handler), 'https');
+    api = http1Server(createHttpsServer({ ...tls, ...serverTimeoutOptions(timeouts) }, handler), 'https');
   } else {
     const options = {
       ...tls,
@@ -115,7 +115,7 @@ export function createApiServer(http: HttpConfig, tls: TlsOptions | undefined, h
       maxSessionMemory: MAX_SESSION_MEMORY_MB,
       settings: { maxConcurrentStreams: MAX_CONCURRENT_STREAMS, initialWindowSize: STREAM_WINDOW },
     };
-    api = http2Server(createSecureServer(options, handler));
+    api = http2Server(createSecureServer(options, handler), timeouts);
   }
   answerClientErrors(api.server, logger);
   return api;

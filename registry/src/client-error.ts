@@ -26,6 +26,13 @@ function rawResponse(descriptor: ErrorDescriptor, detail: string): string {
   ].join('\r\n');
 }
 
+/** Refusals other than a malformed request, by Node's error code. */
+const DESCRIPTORS: Record<string, ErrorDescriptor> = {
+  HPE_HEADER_OVERFLOW: ERRORS.HEADERS_TOO_LARGE,
+  // The head did not arrive within headersTimeout (client-timeouts.ts).
+  ERR_HTTP_REQUEST_TIMEOUT: ERRORS.HEAD_TIMEOUT,
+};
+
 /** What a request's body stream fails with when the parser refused the rest of it; the refusal is already sent. */
 export class MalformedHttpError extends Error {
   constructor(readonly code: string) {
@@ -42,9 +49,11 @@ export function answerClientErrors(server: Server | Http2SecureServer, logger: L
     const req = request as IncomingMessage;
     const res = response as ServerResponse;
     const exchange = { req, res };
-    inFlight.set(req.socket, exchange);
+    // Kept: a destroyed body stream detaches req.socket before the response closes.
+    const socket = req.socket;
+    inFlight.set(socket, exchange);
     res.once('close', () => {
-      if (inFlight.get(req.socket) === exchange) inFlight.delete(req.socket);
+      if (inFlight.get(socket) === exchange) inFlight.delete(socket);
     });
   });
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
@@ -52,7 +61,7 @@ export function answerClientErrors(server: Server | Http2SecureServer, logger: L
       socket.destroy();
       return;
     }
-    const descriptor = err.code === 'HPE_HEADER_OVERFLOW' ? ERRORS.HEADERS_TOO_LARGE : ERRORS.MALFORMED_REQUEST;
+    const descriptor = DESCRIPTORS[err.code ?? ''] ?? ERRORS.MALFORMED_REQUEST;
     logger.info({ code: err.code, remoteAddress: (socket as { remoteAddress?: string }).remoteAddress }, 'malformed HTTP request refused');
     const answer = () => socket.end(rawResponse(descriptor, err.code ?? err.message));
     const pending = inFlight.get(socket);

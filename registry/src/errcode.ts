@@ -29,9 +29,12 @@ export const ERRORS = {
   UNSUPPORTED: { code: 'UNSUPPORTED', status: 405, message: 'the operation is unsupported' },
   MALFORMED_REQUEST: { code: 'UNSUPPORTED', status: 400, message: 'the request is not well-formed HTTP/1.1' },
   HEADERS_TOO_LARGE: { code: 'UNSUPPORTED', status: 431, message: 'request headers are larger than the registry accepts' },
+  HEAD_TIMEOUT: { code: 'UNSUPPORTED', status: 408, message: 'the request line and headers did not arrive in time' },
   NOT_FOUND: { code: 'NOT_FOUND', status: 404, message: 'no such API endpoint' },
   TOO_MANY_REQUESTS: { code: 'TOOMANYREQUESTS', status: 429, message: 'too many requests' },
   UNAVAILABLE: { code: 'UNAVAILABLE', status: 503, message: 'service unavailable' },
+  // 507 Insufficient Storage: unlike a 503, a retry cannot succeed until an operator frees space.
+  STORAGE_FULL: { code: 'UNAVAILABLE', status: 507, message: "the registry's storage is full" },
   UNKNOWN: { code: 'UNKNOWN', status: 500, message: 'unknown error' },
 } as const satisfies Record<string, ErrorDescriptor>;
 

@@ -37,3 +37,11 @@ export function startStorageHealth(driver: StorageDriver, config: HealthConfig['
     stop: () => clearInterval(timer),
   };
 }
+
+/** Several sources of health as one, for /debug/health. */
+export function combineHealth(...parts: HealthStatus[]): HealthStatus {
+  return {
+    failing: () => Object.assign({}, ...parts.map((part) => part.failing())) as Record<string, string>,
+    stop: () => parts.forEach((part) => part.stop()),
+  };
+}

@@ -3,17 +3,20 @@
 import { createApp } from './api/app.js';
 import { createApiServer, type ApiServer } from './api-server.js';
 import { createAccessController } from './auth/index.js';
+import { CLIENT_TIMEOUTS, enforceClientTimeouts, type ClientTimeouts } from './client-timeouts.js';
+import type { Config } from './config/types.js';
 import type { Coordinator } from './coord/coordinator.js';
 import { createCoordination } from './coord/factory.js';
-import type { Config } from './config/types.js';
 import { startDebugServer, type DebugServer } from './debug-server.js';
-import { startStorageHealth } from './health.js';
+import { drainable } from './drain.js';
+import { combineHealth, startStorageHealth } from './health.js';
 import { listenOn, urlOf } from './listen-address.js';
 import type { Logger } from './log.js';
 import { Metrics } from './metrics.js';
-import { createDriver } from './storage/driver/factory.js';
+import { buildDriver, driverLogFields } from './storage/driver/factory.js';
 import type { StorageDriver } from './storage/driver/driver.js';
 import { guardDriver } from './storage/driver/guarded.js';
+import { reachDriver, type RetrySchedule } from './storage/driver/reachability.js';
 import { startUploadPurger } from './storage/purge.js';
 import { readTlsOptions } from './tls-options.js';
 
@@ -28,12 +31,20 @@ export interface RunningRegistry {
   close(): Promise<void>;
 }
 
-export async function startRegistry(config: Config, logger: Logger): Promise<RunningRegistry> {
+export interface StartOptions {
+  /** Limits on slow or stalled clients; CLIENT_TIMEOUTS unless a test needs them short. */
+  clientTimeouts?: ClientTimeouts;
+  /** How often a storage backend unreachable at start is tried again; STORAGE_RETRY unless a test needs it short. */
+  storageRetry?: RetrySchedule;
+}
+
+export async function startRegistry(config: Config, logger: Logger, options: StartOptions = {}): Promise<RunningRegistry> {
   // Before anything starts: a certificate that cannot be used ends the start with nothing to release.
   const tls = config.http.tls && (await readTlsOptions(config.http.tls));
   const metrics = config.http.debug?.prometheus.enabled ? new Metrics() : undefined;
-  const rawDriver = await createDriver(config.storage.driver, logger);
-  const driver = guardDriver(rawDriver, metrics);
+  const rawDriver = await buildDriver(config.storage.driver, logger);
+  const reachability = await reachDriver(rawDriver, logger.child(driverLogFields(config.storage.driver)), options.storageRetry);
+  const driver = guardDriver(rawDriver, metrics, reachability);
   const coordination = await createCoordination(config, driver, logger);
   const access = await createAccessController(config.auth, logger);
   const health = startStorageHealth(driver, config.health.storagedriver, logger);
@@ -46,21 +57,16 @@ export async function startRegistry(config: Config, logger: Logger): Promise<Run
     ...(metrics && { metrics }),
     ...(coordination.descriptors && { descriptors: coordination.descriptors }),
   });
-  const api = createApiServer(config.http, tls, koa.callback(), logger);
+  const drainer = drainable(koa.callback(), logger);
+  const timeouts = options.clientTimeouts ?? CLIENT_TIMEOUTS;
+  const api = createApiServer(config.http, tls, drainer.handler, timeouts, logger);
   const { server } = api;
-  // In-flight requests, so a drain can drop keep-alive connections the moment the last response is out.
-  let inFlight = 0;
-  let onIdle: (() => void) | undefined;
-  server.on('request', (_req: unknown, res: NodeJS.EventEmitter) => {
-    inFlight++;
-    res.once('close', () => {
-      inFlight--;
-      if (inFlight === 0) onIdle?.();
-    });
-  });
+  const clientTimeouts = enforceClientTimeouts(server, timeouts, logger);
   let debug: DebugServer | undefined;
   const release = async () => {
+    clientTimeouts.stop();
     health.stop();
+    reachability.stop();
     purger.stop();
     await debug?.close();
     await coordination.close();
@@ -69,7 +75,7 @@ export async function startRegistry(config: Config, logger: Logger): Promise<Run
   let url: string;
   try {
     url = urlOf(await listenOn(server, config.http.addr, 'http.addr'), api.scheme);
-    if (config.http.debug) debug = await startDebugServer(config.http.debug, health, metrics, logger);
+    if (config.http.debug) debug = await startDebugServer(config.http.debug, combineHealth(health, reachability), metrics, logger);
   } catch (err) {
     // A registry that cannot listen ends: nothing it started may keep the process alive.
     if (server.listening) await api.close();
@@ -87,19 +93,8 @@ export async function startRegistry(config: Config, logger: Logger): Promise<Run
     ...(debug && { debug }),
     close() {
       closing ??= (async () => {
-        const drained = api.close();
-        onIdle = () => api.closeIdleConnections();
-        if (inFlight === 0) onIdle();
-        else logger.info({ inFlight }, 'draining in-flight requests');
-        const timeout = config.http.draintimeout;
-        if (timeout > 0) {
-          let timer: NodeJS.Timeout | undefined;
-          await Promise.race([drained, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeout)))]);
-          clearTimeout(timer);
-          api.closeAllConnections();
-        } else {
-          await drained;
-        }
+        clientTimeouts.draining();
+        await drainer.drain(api, config.http.draintimeout);
         await release();
       })();
       return closing;

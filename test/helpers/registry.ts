@@ -5,7 +5,9 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { parseConfig, toYaml } from '../../registry/src/config/load.js';
 import { startS3rver, type S3Server } from './processes.js';
+import type { ClientTimeouts } from '../../registry/src/client-timeouts.js';
 import type { Config, LogConfig } from '../../registry/src/config/types.js';
+import type { RetrySchedule } from '../../registry/src/storage/driver/reachability.js';
 import { createLogger, type Logger } from '../../registry/src/log.js';
 import { startRegistry, type RunningRegistry } from '../../registry/src/server.js';
 
@@ -27,7 +29,19 @@ export interface TestRegistryOptions {
   rootDir?: string;
   /** Extra config, deep-merged over the defaults (distribution's YAML shape). */
   config?: Record<string, unknown>;
+  /**
+   * For storage s3 or oss: an s3rver the test controls (stops, restarts, starts later) instead of a fresh one; left
+   * running on stop.
+   */
+  objectStore?: ObjectStore;
+  /** Limits on stalled clients, short for the tests of them. */
+  clientTimeouts?: ClientTimeouts;
+  /** Retries of storage unreachable at start, short for the tests of them. */
+  storageRetry?: RetrySchedule;
 }
+
+/** Where an object-store backend is and how to sign in to it. */
+export type ObjectStore = Pick<S3Server, 'endpoint' | 'bucket' | 'accessKey' | 'secretKey'>;
 
 function merge(base: Record<string, unknown>, extra: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = { ...base };
@@ -42,14 +56,13 @@ function merge(base: Record<string, unknown>, extra: Record<string, unknown>): R
 }
 
 /** The storage section for an object-store backend on a fresh s3rver; blobs are served by the registry itself. */
-async function objectStorage(backend: 's3' | 'oss'): Promise<{ storage: Record<string, unknown>; server: S3Server }> {
-  const server = await startS3rver();
+function objectStorage(backend: 's3' | 'oss', server: ObjectStore): Record<string, unknown> {
   const common = { bucket: server.bucket, rootdirectory: '/registry', secure: false };
   const driver =
     backend === 's3'
       ? { s3: { ...common, accesskey: server.accessKey, secretkey: server.secretKey, region: 'us-east-1', regionendpoint: server.endpoint, forcepathstyle: true } }
       : { oss: { ...common, accesskeyid: server.accessKey, accesskeysecret: server.secretKey, region: 'oss-cn-test', endpoint: server.endpoint } };
-  return { storage: { ...driver, redirect: { disable: true } }, server };
+  return { ...driver, redirect: { disable: true } };
 }
 
 /** A JSON logger whose lines are kept, parsed, in `logs`. */
@@ -68,8 +81,10 @@ export async function startTestRegistry(options: TestRegistryOptions = {}): Prom
   const backend = options.storage ?? (options.rootDir ? 'filesystem' : ((process.env.TEST_STORAGE as TestBackend | undefined) ?? 'inmemory'));
   const ownDir = backend === 'filesystem' && !options.rootDir ? await mkdtemp(join(tmpdir(), 'registry-test-')) : undefined;
   const rootDir = options.rootDir ?? ownDir;
-  const objectStore = backend === 's3' || backend === 'oss' ? await objectStorage(backend) : undefined;
-  const storage = objectStore?.storage ?? (rootDir ? { filesystem: { rootdirectory: rootDir } } : { inmemory: { acceptdataloss: true } });
+  const objectBackend = backend === 's3' || backend === 'oss' ? backend : undefined;
+  const ownServer = objectBackend && !options.objectStore ? await startS3rver() : undefined;
+  const server = options.objectStore ?? ownServer;
+  const storage = objectBackend && server ? objectStorage(objectBackend, server) : rootDir ? { filesystem: { rootdirectory: rootDir } } : { inmemory: { acceptdataloss: true } };
   const base = {
     version: '0.1',
     log: { level: 'info', formatter: 'json', accesslog: { disabled: false } },
@@ -78,8 +93,12 @@ export async function startTestRegistry(options: TestRegistryOptions = {}): Prom
   };
   const { config } = parseConfig(toYaml(merge(base, options.config ?? {})), {}, 'test');
   const { logger, logs } = captureLogs(config.log);
-  const registry = await startRegistry(config, logger).catch(async (err: unknown) => {
-    await objectStore?.server.stop();
+  const startOptions = {
+    ...(options.clientTimeouts && { clientTimeouts: options.clientTimeouts }),
+    ...(options.storageRetry && { storageRetry: options.storageRetry }),
+  };
+  const registry = await startRegistry(config, logger, startOptions).catch(async (err: unknown) => {
+    await ownServer?.stop();
     throw err;
   });
   return {
@@ -89,7 +108,7 @@ export async function startTestRegistry(options: TestRegistryOptions = {}): Prom
     ...(rootDir && { rootDir }),
     async stop() {
       await registry.close();
-      await objectStore?.server.stop();
+      await ownServer?.stop();
       if (ownDir) await rm(ownDir, { recursive: true, force: true });
     },
   };

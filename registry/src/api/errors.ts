@@ -2,7 +2,7 @@
 // as 500 UNKNOWN with the request id so an operator can find the logged cause.
 import { Challenge } from '../auth/controller.js';
 import { MalformedHttpError } from '../client-error.js';
-import { ERRORS, RegistryError } from '../errcode.js';
+import { ERRORS, RegistryError, type ErrorDescriptor } from '../errcode.js';
 import { StorageError } from '../storage/driver/driver.js';
 import type { HealthStatus } from '../health.js';
 import type { Context } from './context.js';
@@ -22,6 +22,25 @@ function isClientAbort(err: unknown): boolean {
   return code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE' || (err as Error | undefined)?.message === 'aborted';
 }
 
+/** What a client is told when storage failed: a full disk and an unreachable backend each say so. */
+function storageRefusal(err: StorageError, requestId: string): { descriptor: ErrorDescriptor; message: string } {
+  const logged = `request id ${requestId} in the registry log has the cause`;
+  switch (err.fault) {
+    case 'full':
+      return {
+        descriptor: ERRORS.STORAGE_FULL,
+        message: `the registry's storage (${err.driver}) is full: what this request sent was not kept; retry once space has been freed (${logged})`,
+      };
+    case 'unreachable':
+      return {
+        descriptor: ERRORS.UNAVAILABLE,
+        message: `the registry's storage (${err.driver}) has not been reachable since the registry started; it is retried in the background: retry later (the registry log says why)`,
+      };
+    case 'failing':
+      return { descriptor: ERRORS.UNAVAILABLE, message: `the registry's storage (${err.driver}) is failing; retry later (${logged})` };
+  }
+}
+
 function render(ctx: Context, err: unknown): void {
   if (err instanceof RegistryError) {
     ctx.status = err.descriptor.status;
@@ -34,12 +53,12 @@ function render(ctx: Context, err: unknown): void {
     ctx.body = body(ERRORS.UNAUTHORIZED.code, err.message);
     ctx.state.log.info({ challenge: err.header }, 'authentication challenge');
   } else if (err instanceof StorageError) {
-    ctx.state.log.error({ err }, 'storage failure');
-    ctx.status = ERRORS.UNAVAILABLE.status;
-    ctx.body = body(
-      ERRORS.UNAVAILABLE.code,
-      `the registry's storage (${err.driver}) is failing; retry later (request id ${ctx.state.requestId} in the registry log has the cause)`,
-    );
+    const { descriptor, message } = storageRefusal(err, ctx.state.requestId);
+    // Unreachable since start-up is logged once per state change by the start-up retry, not per request.
+    if (err.fault === 'unreachable') ctx.state.log.info({ err: { message: err.message } }, 'request refused: storage unreachable');
+    else ctx.state.log.error({ err, fault: err.fault }, 'storage failure');
+    ctx.status = descriptor.status;
+    ctx.body = body(descriptor.code, message);
   } else if (isClientAbort(err)) {
     ctx.state.log.warn({ err }, 'client closed the connection mid-request');
     ctx.status = ERRORS.BLOB_UPLOAD_INVALID.status;

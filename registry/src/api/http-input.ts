@@ -63,13 +63,15 @@ export function parseRange(header: string | undefined, size: number): { start: n
  */
 const DRAIN_LIMIT = 64 * 1024 * 1024;
 
-async function drain(chunks: AsyncIterator<Buffer>, alreadyRead: number): Promise<void> {
+/** Reads and drops the rest of a refused body, up to DRAIN_LIMIT in all; false when it gave up before the end. */
+export async function drain(chunks: AsyncIterator<Buffer>, alreadyRead: number): Promise<boolean> {
   let read = alreadyRead;
   while (read <= DRAIN_LIMIT) {
     const next = await chunks.next();
-    if (next.done) return;
+    if (next.done) return true;
     read += next.value.length;
   }
+  return false;
 }
 
 /** Reads a small body (a manifest) with a hard limit, refusing early when Content-Length already exceeds it. */

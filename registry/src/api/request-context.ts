@@ -10,8 +10,9 @@ export function requestContext(services: Services) {
   const accessLog = !config.log.accesslog.disabled;
   return async (ctx: Context, next: () => Promise<unknown>): Promise<void> => {
     const started = process.hrtime.bigint();
-    // Read now: once an HTTP/2 stream has closed its socket is unbound, and a destroyed HTTP/1.1 socket may be gone.
-    const remoteAddress = ctx.req.socket?.remoteAddress;
+    // Read now: once an HTTP/2 stream has closed its socket is unbound, and a body stream destroyed mid-request (a
+    // storage failure while a chunk streams in) detaches the socket from the request; the access log runs after that.
+    const req = { method: ctx.method, url: ctx.url, remoteAddress: ctx.req.socket?.remoteAddress, userAgent: ctx.get('user-agent') };
     ctx.state.requestId = randomUUID();
     ctx.state.log = logger.child({ reqId: ctx.state.requestId });
     ctx.set('Docker-Distribution-API-Version', API_VERSION);
@@ -22,7 +23,7 @@ export function requestContext(services: Services) {
       const finish = () =>
         ctx.state.log.info(
           {
-            req: { method: ctx.method, url: ctx.url, remoteAddress, userAgent: ctx.get('user-agent') },
+            req,
             res: { status: ctx.status, length: ctx.response.length },
             subject: ctx.state.subject,
             ms: Number(process.hrtime.bigint() - started) / 1e6,

@@ -11,12 +11,18 @@ import { authorize, repositoryAccess, writable } from './access.js';
 import type { RequestState, Services, Context } from './context.js';
 import { parseContentRange, queryString } from './http-input.js';
 import { emptyBody } from './http-output.js';
+import { RequestBody } from './request-body.js';
 import { captures, type routePatterns } from './routes.js';
 import { locationUrl } from './urls.js';
 
 function rangeHeader(size: number): string {
   // The spec's Range is inclusive; an empty upload reports 0-0, as distribution does.
   return `0-${Math.max(size - 1, 0)}`;
+}
+
+/** The upload no longer exists: unknown, or discarded after a digest mismatch. */
+function isUploadGone(err: unknown): boolean {
+  return err instanceof RegistryError && (err.descriptor.code === 'BLOB_UPLOAD_UNKNOWN' || err.descriptor.code === 'DIGEST_INVALID');
 }
 
 /**
@@ -38,6 +44,30 @@ export function registerUploads(router: Router<RequestState>, services: Services
     ctx.set('Location', locationUrl(ctx, services, `${name}/blobs/uploads/${status.uuid}`));
     ctx.set('Range', rangeHeader(status.size));
     ctx.set('Docker-Upload-UUID', status.uuid);
+  }
+
+  /**
+   * Rethrows a chunk's failure with where the upload stands (Location, Range where storage can still tell), so the
+   * client can resume it or cancel it: a refused chunk leaves the upload as it was before the chunk.
+   */
+  async function refusedChunk(ctx: Context, name: string, uuid: string, body: RequestBody, err: unknown): Promise<never> {
+    await discardRest(ctx, body);
+    if (isUploadGone(err)) throw err;
+    const status = await store.uploads.status(name, uuid).catch((statusErr: unknown) => {
+      // An upload that does not exist is the answer, whatever else was wrong with the chunk.
+      if (isUploadGone(statusErr)) throw statusErr;
+      return undefined;
+    });
+    ctx.set('Location', locationUrl(ctx, services, `${name}/blobs/uploads/${uuid}`));
+    ctx.set('Docker-Upload-UUID', uuid);
+    if (status) ctx.set('Range', rangeHeader(status.size));
+    throw err;
+  }
+
+  /** Drops the rest of a refused chunk so the client gets the answer; past the drain limit the connection closes. */
+  async function discardRest(ctx: Context, body: RequestBody): Promise<void> {
+    const discarded = await body.discardRest().catch(() => false);
+    if (!discarded) ctx.set('Connection', 'close');
   }
 
   async function blobCreated(ctx: Context, name: string, digest: Digest): Promise<void> {
@@ -72,34 +102,31 @@ export function registerUploads(router: Router<RequestState>, services: Services
       if (from && (await mount(ctx, name, digest, checkName(from)))) return;
     }
     const monolithic = queryString(ctx.query.digest);
-    const upload = await store.uploads.start(name);
     if (monolithic) {
       const digest = checkDigest(monolithic);
-      await store.uploads.complete(name, upload.uuid, digest, ctx.req);
+      const body = new RequestBody(ctx.req);
+      try {
+        await store.uploads.upload(name, digest, body);
+      } catch (err) {
+        await discardRest(ctx, body);
+        throw err;
+      }
       await blobCreated(ctx, name, digest);
       return;
     }
-    uploadAccepted(ctx, name, upload, 202);
+    uploadAccepted(ctx, name, await store.uploads.start(name), 202);
   });
 
   router.patch(routes.upload, async (ctx: Context) => {
     const { name, second: uuid } = captures(ctx);
     await authorize(ctx, services, [repositoryAccess(name, 'pull', 'push')]);
     writable(services);
+    const body = new RequestBody(ctx.req);
     try {
       const range = parseContentRange(ctx.get('content-range') || undefined, ctx.get('content-length') || undefined);
-      uploadAccepted(ctx, name, await store.uploads.append(name, uuid, ctx.req, range), 202);
+      uploadAccepted(ctx, name, await store.uploads.append(name, uuid, body, range), 202);
     } catch (err) {
-      // A refused chunk leaves the upload as it was: tell the client where it stands so it can resume.
-      if (err instanceof RegistryError && err.descriptor.code === 'RANGE_INVALID') {
-        const status = await store.uploads.status(name, uuid);
-        err.withHeaders({
-          Location: locationUrl(ctx, services, `${name}/blobs/uploads/${uuid}`),
-          Range: rangeHeader(status.size),
-          'Docker-Upload-UUID': uuid,
-        });
-      }
-      throw err;
+      await refusedChunk(ctx, name, uuid, body, err);
     }
   });
 
@@ -113,15 +140,18 @@ export function registerUploads(router: Router<RequestState>, services: Services
     }
     const digest = checkDigest(raw);
     const range = parseContentRange(ctx.get('content-range') || undefined, ctx.get('content-length') || undefined);
-    if (range) {
-      const status = await store.uploads.status(name, uuid);
-      if (range.start !== status.size) {
-        throw new RegistryError('RANGE_INVALID', `last chunk starts at byte ${range.start} but the upload has ${status.size} bytes`).withHeaders({
-          Range: rangeHeader(status.size),
-        });
+    const body = new RequestBody(ctx.req);
+    try {
+      if (range) {
+        const status = await store.uploads.status(name, uuid);
+        if (range.start !== status.size) {
+          throw new RegistryError('RANGE_INVALID', `last chunk starts at byte ${range.start} but the upload has ${status.size} bytes`);
+        }
       }
+      await store.uploads.complete(name, uuid, digest, hasBody(ctx) ? body : undefined);
+    } catch (err) {
+      await refusedChunk(ctx, name, uuid, body, err);
     }
-    await store.uploads.complete(name, uuid, digest, hasBody(ctx) ? ctx.req : undefined);
     await blobCreated(ctx, name, digest);
   });
 

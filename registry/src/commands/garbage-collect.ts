@@ -1,4 +1,4 @@
-// registry garbage-collect [--dry-run] [--delete-untagged] [--min-age DURATION] [--quiet] <config.yml>
+// registry garbage-collect [--dry-run] [--delete-untagged] [--min-age DURATION] [--upload-age DURATION] [--quiet] <config.yml>
 // Progress goes to stderr, what is (or would be) deleted and the summary to stdout; --quiet keeps only the summary.
 import { formatDuration, parseDuration } from '../config/duration.js';
 import { formatDigest } from '../storage/digest.js';
@@ -8,16 +8,18 @@ import { parseCommandArgs } from './args.js';
 import { formatBytes } from '../gc/units.js';
 import { CommandError, type Command } from './command.js';
 
-const ARGS = '[--dry-run] [--delete-untagged] [--min-age DURATION] [--quiet] <config.yml>';
+const ARGS = '[--dry-run] [--delete-untagged] [--min-age DURATION] [--upload-age DURATION] [--quiet] <config.yml>';
 const USAGE = `registry garbage-collect ${ARGS}`;
 const DEFAULT_MIN_AGE = '1h';
+/** A client gives up on an upload within minutes; one started a day ago is abandoned (distribution's purger: 168h). */
+const DEFAULT_UPLOAD_AGE = '24h';
 /** A long run over a big bucket shows it is alive this often, without flooding a terminal. */
 const PROGRESS_EVERY_MS = 1000;
 
-function parseMinAge(text: string): number {
+function parseAge(flag: string, text: string): number {
   const ms = parseDuration(text);
   if (ms === undefined || ms < 0) {
-    throw new CommandError(`--min-age ${text}: expected a duration such as 1h, 30m or 0s (0s turns the protection off)\nusage: ${USAGE}`, 2);
+    throw new CommandError(`${flag} ${text}: expected a duration such as 1h, 30m or 0s (0s turns the protection off)\nusage: ${USAGE}`, 2);
   }
   return ms;
 }
@@ -71,10 +73,15 @@ function itemReporter(dryRun: boolean, write: (line: string) => void): (event: G
   return (event) => {
     if (event.kind === 'manifest') write(`${verb} manifest ${event.repository}@${formatDigest(event.digest)}\n`);
     if (event.kind === 'blob') write(`${verb} blob ${formatDigest(event.digest)} (${formatBytes(event.size)})\n`);
+    if (event.kind === 'upload') {
+      const { repository, uuid, startedAt } = event.upload;
+      write(`${verb} upload ${repository} ${uuid} (started ${startedAt.toISOString()})\n`);
+    }
+    if (event.kind === 'upload-unreadable') write(`keeping upload ${event.path}: its startedat is not a time\n`);
   };
 }
 
-function formatSummary(s: GcSummary, minAge: string): string {
+function formatSummary(s: GcSummary, minAge: string, uploadAge: string): string {
   const lines = [
     `${s.dryRun ? 'dry run, nothing deleted: ' : ''}${repositories(s.repositories)}, ` +
       `${plural(s.manifestsMarked, 'manifest')} and ${s.blobsMarked} of ${plural(s.blobsStored, 'stored blob')} marked`,
@@ -87,13 +94,17 @@ function formatSummary(s: GcSummary, minAge: string): string {
         `${plural(s.manifestsProtected, 'untagged manifest')}`,
     );
   }
+  lines.push(
+    `${s.dryRun ? 'would delete' : 'deleted'} ${plural(s.uploadsDeleted, 'upload')} started more than --upload-age ${uploadAge} ago` +
+      ` (${plural(s.uploadsKept, 'younger upload')} kept)`,
+  );
   lines.push(`took ${(s.durationMs / 1000).toFixed(1)}s`);
   return lines.map((line) => `garbage-collect: ${line}\n`).join('');
 }
 
 export const garbageCollect: Command = {
   usage: ARGS,
-  summary: `delete blobs no manifest references (with --delete-untagged, untagged manifests too); blobs younger than --min-age (default ${DEFAULT_MIN_AGE}) are kept; see docs/maintenance.md`,
+  summary: `delete blobs no manifest references (with --delete-untagged, untagged manifests too); blobs younger than --min-age (default ${DEFAULT_MIN_AGE}) are kept; uploads started more than --upload-age (default ${DEFAULT_UPLOAD_AGE}) ago are deleted; see docs/maintenance.md`,
   async run(args) {
     const { values, positionals } = parseCommandArgs(
       args,
@@ -101,12 +112,14 @@ export const garbageCollect: Command = {
         'dry-run': { type: 'boolean', default: false },
         'delete-untagged': { type: 'boolean', default: false },
         'min-age': { type: 'string', default: DEFAULT_MIN_AGE },
+        'upload-age': { type: 'string', default: DEFAULT_UPLOAD_AGE },
         quiet: { type: 'boolean', short: 'q', default: false },
       },
       USAGE,
     );
     if (positionals.length > 1) throw new CommandError(`one config file expected, got ${positionals.join(' ')}\nusage: ${USAGE}`, 2);
-    const minAgeMs = parseMinAge(values['min-age']);
+    const minAgeMs = parseAge('--min-age', values['min-age']);
+    const uploadAgeMs = parseAge('--upload-age', values['upload-age']);
     const dryRun = values['dry-run'];
     const quiet = values.quiet;
     const stderr = (line: string) => process.stderr.write(line);
@@ -122,21 +135,24 @@ export const garbageCollect: Command = {
       const items = quiet ? () => undefined : itemReporter(dryRun, stdout);
       let summary: GcSummary;
       try {
-        summary = await collectGarbage(driver, { dryRun, deleteUntagged: values['delete-untagged'], minAgeMs }, (event) => {
+        summary = await collectGarbage(driver, { dryRun, deleteUntagged: values['delete-untagged'], minAgeMs, uploadAgeMs }, (event) => {
           progress.event(event);
           items(event);
         });
       } catch (err) {
         progress.flush();
         if (!(err instanceof GcError)) throw err;
+        const deleted = `${plural(err.deleted.manifests, 'manifest')} and ${plural(err.deleted.blobs, 'blob')} that nothing referenced`;
         const where =
           err.phase === 'mark'
             ? 'while marking; nothing was deleted'
-            : `while sweeping, after deleting ${plural(err.deleted.manifests, 'manifest')} and ${plural(err.deleted.blobs, 'blob')} that nothing referenced`;
+            : err.phase === 'sweep'
+              ? `while sweeping, after deleting ${deleted}`
+              : `while deleting abandoned uploads, after deleting ${deleted}`;
         throw new CommandError(`garbage collection failed ${where}: ${err.message}`);
       }
       progress.flush();
-      stdout(formatSummary(summary, formatDuration(minAgeMs)));
+      stdout(formatSummary(summary, formatDuration(minAgeMs), formatDuration(uploadAgeMs)));
       return 0;
     });
   },

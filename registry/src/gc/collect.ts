@@ -1,8 +1,9 @@
 // A whole collection: mark every repository, scan blobs/, and only then delete. The plan is complete before the
 // first deletion, so a storage error while planning deletes nothing, and one while sweeping has deleted only
-// things nothing referenced.
+// things nothing referenced. Last, uploads abandoned longer than uploadAgeMs are deleted (they hold no blob yet).
 import { formatDigest, type Digest } from '../storage/digest.js';
 import type { StorageDriver } from '../storage/driver/driver.js';
+import { purgeUploads, type StaleUpload } from '../storage/purge.js';
 import { markRegistry } from './mark.js';
 import { forEachLimit, STORAGE_CONCURRENCY } from './parallel.js';
 import { deleteBlob, deleteManifest, scanBlobs } from './sweep.js';
@@ -12,6 +13,8 @@ export interface CollectOptions {
   deleteUntagged: boolean;
   /** Unreferenced blobs (and with deleteUntagged, untagged revisions) younger than this are kept. */
   minAgeMs: number;
+  /** Uploads started longer ago than this are abandoned and deleted. */
+  uploadAgeMs: number;
 }
 
 export type GcEvent =
@@ -19,7 +22,9 @@ export type GcEvent =
   | { kind: 'scan'; blobs: number }
   | { kind: 'manifest'; repository: string; digest: Digest }
   | { kind: 'blob'; digest: Digest; size: number }
-  | { kind: 'sweep'; done: number; total: number };
+  | { kind: 'sweep'; done: number; total: number }
+  | { kind: 'upload'; upload: StaleUpload }
+  | { kind: 'upload-unreadable'; path: string };
 
 export interface GcSummary {
   dryRun: boolean;
@@ -38,10 +43,13 @@ export interface GcSummary {
   blobsDeleted: number;
   layerLinksDeleted: number;
   bytesFreed: number;
+  /** Abandoned uploads deleted (in a dry run: that would be), and those kept for being younger. */
+  uploadsDeleted: number;
+  uploadsKept: number;
   durationMs: number;
 }
 
-export type GcPhase = 'mark' | 'sweep';
+export type GcPhase = 'mark' | 'sweep' | 'uploads';
 
 /** A failure, with the phase it happened in and what had been deleted by then. */
 export class GcError extends Error {
@@ -78,6 +86,11 @@ export async function collectGarbage(driver: StorageDriver, options: CollectOpti
       deleted.blobs++;
       onEvent({ kind: 'sweep', done: deleted.manifests + deleted.blobs, total });
     });
+    phase = 'uploads';
+    const uploads = await purgeUploads(driver, new Date(started - options.uploadAgeMs), options.dryRun, {
+      stale: (upload) => onEvent({ kind: 'upload', upload }),
+      unreadable: (path) => onEvent({ kind: 'upload-unreadable', path }),
+    });
     return {
       dryRun: options.dryRun,
       repositories: mark.repositories,
@@ -91,6 +104,8 @@ export async function collectGarbage(driver: StorageDriver, options: CollectOpti
       blobsDeleted: deleted.blobs,
       layerLinksDeleted: layerLinks,
       bytesFreed: scan.unreferenced.reduce((n, blob) => n + blob.size, 0),
+      uploadsDeleted: uploads.purged,
+      uploadsKept: uploads.kept,
       durationMs: Date.now() - started,
     };
   } catch (err) {

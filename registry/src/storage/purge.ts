@@ -1,5 +1,6 @@
 // storage.maintenance.uploadpurging: abandoned uploads (_uploads/<uuid> of a push that never finished) are deleted
-// once their startedat is older than `age`, every `interval`, as distribution's purger does. The first run waits a
+// once their startedat is older than `age`, every `interval`, as distribution's purger does; `registry
+// garbage-collect` deletes them through purgeUploads too. The first run waits a
 // random part of the interval (at most an hour, as distribution), so replicas sharing a bucket do not purge in step.
 import type { StorageConfig } from '../config/types.js';
 import type { Logger } from '../log.js';
@@ -25,6 +26,20 @@ interface Upload {
   startedAtPath: string;
 }
 
+export interface StaleUpload {
+  repository: string;
+  uuid: string;
+  startedAt: Date;
+}
+
+/** Where purgeUploads says what it does: the purger logs it, the collector prints it. */
+export interface PurgeReport {
+  /** An upload deleted (in a dry run: that would be). */
+  stale(upload: StaleUpload): void;
+  /** The path of a startedat that is not a time; its upload is kept. */
+  unreadable(path: string): void;
+}
+
 /** Every upload with a startedat file, from one walk that skips _layers and _manifests. */
 async function findUploads(driver: StorageDriver): Promise<Upload[]> {
   const uploads: Upload[] = [];
@@ -42,8 +57,8 @@ async function findUploads(driver: StorageDriver): Promise<Upload[]> {
   return uploads;
 }
 
-/** Deletes (or with dryRun, reports) every upload started before olderThan. */
-export async function purgeUploads(driver: StorageDriver, olderThan: Date, dryRun: boolean, logger: Logger): Promise<PurgeResult> {
+/** Deletes (or with dryRun, only reports) every upload started before olderThan. */
+export async function purgeUploads(driver: StorageDriver, olderThan: Date, dryRun: boolean, report: PurgeReport): Promise<PurgeResult> {
   const result: PurgeResult = { purged: 0, kept: 0, errors: 0 };
   for (const upload of await findUploads(driver)) {
     let started: number;
@@ -56,7 +71,7 @@ export async function purgeUploads(driver: StorageDriver, olderThan: Date, dryRu
     }
     if (Number.isNaN(started)) {
       result.errors++;
-      logger.warn({ path: upload.startedAtPath }, 'upload purge: startedat is not a time; keeping the upload');
+      report.unreadable(upload.startedAtPath);
       continue;
     }
     if (started >= olderThan.getTime()) {
@@ -64,14 +79,22 @@ export async function purgeUploads(driver: StorageDriver, olderThan: Date, dryRu
       continue;
     }
     result.purged++;
-    const fields = { repository: upload.repository, uuid: upload.uuid, startedAt: new Date(started).toISOString() };
-    if (dryRun) logger.info(fields, 'upload purge (dry run): would delete abandoned upload');
-    else {
-      await deleteIfExists(driver, paths.uploadDir(upload.repository, upload.uuid));
-      logger.info(fields, 'upload purge: deleted abandoned upload');
-    }
+    if (!dryRun) await deleteIfExists(driver, paths.uploadDir(upload.repository, upload.uuid));
+    report.stale({ repository: upload.repository, uuid: upload.uuid, startedAt: new Date(started) });
   }
   return result;
+}
+
+/** The purger's report: a log line per upload. */
+export function loggedPurge(logger: Logger, dryRun: boolean): PurgeReport {
+  return {
+    stale: ({ repository, uuid, startedAt }) =>
+      logger.info(
+        { repository, uuid, startedAt: startedAt.toISOString() },
+        dryRun ? 'upload purge (dry run): would delete abandoned upload' : 'upload purge: deleted abandoned upload',
+      ),
+    unreadable: (path) => logger.warn({ path }, 'upload purge: startedat is not a time; keeping the upload'),
+  };
 }
 
 /**
@@ -92,7 +115,7 @@ export function startUploadPurger(driver: StorageDriver, maintenance: StorageCon
   };
   const run = async (): Promise<void> => {
     try {
-      const result = await purgeUploads(driver, new Date(Date.now() - config.age), config.dryrun, log);
+      const result = await purgeUploads(driver, new Date(Date.now() - config.age), config.dryrun, loggedPurge(log, config.dryrun));
       log.info({ ...result, dryRun: config.dryrun }, 'upload purge finished');
     } catch (err) {
       log.error({ err }, 'upload purge failed; retrying at the next interval');

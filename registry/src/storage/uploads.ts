@@ -29,6 +29,22 @@ interface RunningHash {
   hash: Hash;
 }
 
+/** The bytes of a chunk, as they arrive, and a way to stop them mid-stream. */
+export interface ChunkSource extends AsyncIterable<Buffer> {
+  /** Ends the chunk with `reason`: the iteration rejects with it. */
+  abort(reason: Error): void;
+}
+
+/** A chunk being received, and the size its upload had before it. */
+interface ChunkInFlight {
+  sizeBefore: number;
+  body: ChunkSource;
+}
+
+function inFlightKey(name: string, uuid: string): string {
+  return `${name}/${uuid}`;
+}
+
 const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 export class UploadStore {
@@ -36,6 +52,11 @@ export class UploadStore {
   private readonly running = new BoundedMap<string, RunningHash>(10_000);
   /** Serialises requests on one upload within this process. */
   private readonly locks = new Map<string, Promise<unknown>>();
+  /**
+   * Chunks streaming in, by repository and uuid: a chunk holds its upload's lock for as long as its client takes, so
+   * status answers from here and cancel stops the chunk instead of queueing behind it.
+   */
+  private readonly inFlight = new Map<string, ChunkInFlight>();
 
   constructor(
     private readonly driver: StorageDriver,
@@ -44,14 +65,33 @@ export class UploadStore {
 
   async start(name: string): Promise<UploadStatus> {
     const uuid = randomUUID();
-    await this.driver.putContent(paths.uploadStartedAt(name, uuid), Buffer.from(new Date().toISOString()));
-    const writer = await this.driver.writer(paths.uploadData(name, uuid), false);
-    await writer.close();
+    try {
+      await this.driver.putContent(paths.uploadStartedAt(name, uuid), Buffer.from(new Date().toISOString()));
+      const writer = await this.driver.writer(paths.uploadData(name, uuid), false);
+      await writer.close();
+    } catch (err) {
+      // No client learns this uuid, so no cancel would ever remove what was written.
+      await this.discard(name, uuid);
+      throw err;
+    }
     this.running.set(uuid, { size: 0, hash: newHash('sha256') });
     return { uuid, size: 0 };
   }
 
+  /** A whole blob in one request (POST ?digest=): whatever fails, nothing of it stays in _uploads. */
+  async upload(name: string, expected: Digest, body: ChunkSource): Promise<number> {
+    const { uuid } = await this.start(name);
+    try {
+      return await this.complete(name, uuid, expected, body);
+    } catch (err) {
+      await this.discard(name, uuid);
+      throw err;
+    }
+  }
+
   async status(name: string, uuid: string): Promise<UploadStatus> {
+    const chunk = this.inFlight.get(inFlightKey(name, uuid));
+    if (chunk) return { uuid, size: chunk.sizeBefore };
     return this.locked(uuid, async () => {
       const writer = await this.open(name, uuid);
       await writer.close();
@@ -60,7 +100,7 @@ export class UploadStore {
   }
 
   /** Appends a chunk. With a range, the chunk must start where the upload ends (else 416 RANGE_INVALID). */
-  async append(name: string, uuid: string, body: AsyncIterable<Buffer>, range?: ChunkRange): Promise<UploadStatus> {
+  async append(name: string, uuid: string, body: ChunkSource, range?: ChunkRange): Promise<UploadStatus> {
     return this.locked(uuid, async () => {
       const writer = await this.open(name, uuid);
       if (range && range.start !== writer.size) {
@@ -71,7 +111,7 @@ export class UploadStore {
           { uploaded: writer.size, start: range.start },
         );
       }
-      await this.stream(uuid, writer, body);
+      await this.stream(name, uuid, writer, body);
       await writer.close();
       return { uuid, size: writer.size };
     });
@@ -81,10 +121,10 @@ export class UploadStore {
    * Appends an optional last chunk, verifies the digest and moves the data into blobs/. On a digest mismatch the
    * upload is discarded and nothing is stored.
    */
-  async complete(name: string, uuid: string, expected: Digest, body?: AsyncIterable<Buffer>): Promise<number> {
+  async complete(name: string, uuid: string, expected: Digest, body?: ChunkSource): Promise<number> {
     return this.locked(uuid, async () => {
       const writer = await this.open(name, uuid);
-      if (body) await this.stream(uuid, writer, body);
+      if (body) await this.stream(name, uuid, writer, body);
       const size = writer.size;
       const running = this.running.get(uuid);
       this.running.delete(uuid);
@@ -109,6 +149,9 @@ export class UploadStore {
   }
 
   async cancel(name: string, uuid: string): Promise<void> {
+    this.inFlight
+      .get(inFlightKey(name, uuid))
+      ?.body.abort(new RegistryError('BLOB_UPLOAD_UNKNOWN', `upload ${uuid} of ${name} was cancelled while this chunk was arriving`));
     await this.locked(uuid, async () => {
       await this.requireStarted(name, uuid);
       this.running.delete(uuid);
@@ -133,21 +176,32 @@ export class UploadStore {
     }
   }
 
-  private async stream(uuid: string, writer: FileWriter, body: AsyncIterable<Buffer>): Promise<void> {
+  private async stream(name: string, uuid: string, writer: FileWriter, body: ChunkSource): Promise<void> {
     const running = this.running.get(uuid);
     const hash = running && running.size === writer.size ? running.hash : undefined;
     this.running.delete(uuid);
+    const key = inFlightKey(name, uuid);
+    this.inFlight.set(key, { sizeBefore: writer.size, body });
     try {
       for await (const chunk of body) {
         await writer.write(chunk);
         hash?.update(chunk);
       }
     } catch (err) {
-      // Keep what arrived, so the client can resume from the Range a GET reports.
+      // Keep what arrived, so the client can resume from the Range a GET reports. When storage failed, the writer
+      // gives back this chunk's bytes instead and its failure is the one to report.
       await writer.close();
       throw err;
+    } finally {
+      this.inFlight.delete(key);
     }
     if (hash) this.running.set(uuid, { size: writer.size, hash });
+  }
+
+  /** Removes an upload after a failure; storage that just failed may refuse this too, and the collector ends it. */
+  private async discard(name: string, uuid: string): Promise<void> {
+    this.running.delete(uuid);
+    await deleteIfExists(this.driver, paths.uploadDir(name, uuid)).catch(() => undefined);
   }
 
   private async hashStored(path: string, expected: Digest): Promise<string> {

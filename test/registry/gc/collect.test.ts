@@ -10,7 +10,7 @@ import { layout, pullVerified, pushImage, removedFiles, seedRegistry, snapshotTr
 
 async function collectOn(driver: StorageDriver, options: Partial<CollectOptions> = {}) {
   const events: GcEvent[] = [];
-  const summary = await collectGarbage(driver, { dryRun: false, deleteUntagged: false, minAgeMs: 0, ...options }, (e) => events.push(e));
+  const summary = await collectGarbage(driver, { dryRun: false, deleteUntagged: false, minAgeMs: 0, uploadAgeMs: 86_400_000, ...options }, (e) => events.push(e));
   return { summary, events };
 }
 

@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { StorageConfig, UploadPurgingConfig } from '../../../registry/src/config/types.js';
 import { createLogger, type Logger } from '../../../registry/src/log.js';
 import { paths } from '../../../registry/src/storage/paths.js';
-import { purgeUploads, startUploadPurger } from '../../../registry/src/storage/purge.js';
+import { loggedPurge, purgeUploads, startUploadPurger } from '../../../registry/src/storage/purge.js';
 import { Client, sha256 } from '../../helpers/oci.js';
 import { startTestRegistry, type TestRegistry } from '../../helpers/registry.js';
 
@@ -61,7 +61,7 @@ describe('storage: upload purging (storage.maintenance.uploadpurging)', () => {
     const young = await startUpload('purge/a');
     const { logger } = capturingLogger();
 
-    const result = await purgeUploads(registry.driver, new Date(Date.now() - 7 * DAY), false, logger);
+    const result = await purgeUploads(registry.driver, new Date(Date.now() - 7 * DAY), false, loggedPurge(logger, false));
     expect(result).to.deep.equal({ purged: 2, kept: 1, errors: 0 });
     expect(await status(old)).to.equal(404);
     expect(await status(oldInNewRepository)).to.equal(404);
@@ -73,7 +73,7 @@ describe('storage: upload purging (storage.maintenance.uploadpurging)', () => {
   it('with dryrun reports each upload it would delete and deletes none', async () => {
     const old = await startUpload('purge/dry', new Date(Date.now() - 8 * DAY).toISOString());
     const { logger, lines } = capturingLogger();
-    const result = await purgeUploads(registry.driver, new Date(Date.now() - 7 * DAY), true, logger);
+    const result = await purgeUploads(registry.driver, new Date(Date.now() - 7 * DAY), true, loggedPurge(logger, true));
     expect(result.purged).to.equal(1);
     expect(await status(old)).to.equal(204);
     expect(lines.find((l) => l.uuid === old.uuid)?.msg).to.contain('would delete');
@@ -83,7 +83,7 @@ describe('storage: upload purging (storage.maintenance.uploadpurging)', () => {
   it('keeps an upload whose startedat is not a time, and counts it as an error', async () => {
     const odd = await startUpload('purge/odd', 'yesterday-ish');
     const { logger, lines } = capturingLogger();
-    const result = await purgeUploads(registry.driver, new Date(), false, logger);
+    const result = await purgeUploads(registry.driver, new Date(), false, loggedPurge(logger, false));
     expect(result).to.deep.include({ errors: 1 });
     expect(await status(odd)).to.equal(204);
     expect(lines.some((l) => l.level === 'warn' && String(l.path).endsWith(`${odd.uuid}/startedat`))).to.equal(true);

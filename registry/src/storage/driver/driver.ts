@@ -9,7 +9,11 @@ export interface FileInfo {
   isDir: boolean;
 }
 
-/** A resumable writer. Bytes are durable only after commit(); close() keeps them for a later writer(path, true). */
+/**
+ * A resumable writer. Bytes are durable only after commit(); close() keeps them for a later writer(path, true). A
+ * session that fails (write, close or commit throws) leaves the content as the session found it, so a write refused
+ * for want of space gives that space back.
+ */
 export interface FileWriter {
   /** Bytes written so far, including those of earlier sessions when appending. */
   readonly size: number;
@@ -60,8 +64,24 @@ export interface StorageDriver {
    * Lets catalog and tag listing page without reading a whole directory on object stores.
    */
   listPage(path: string, after: string, limit: number): Promise<string[]>;
+  /**
+   * Proves the backend answers as configured (endpoint, bucket, credentials), for backends reached over a network;
+   * nothing else contacts the backend before the first operation.
+   */
+  check?(): Promise<void>;
   /** Releases sockets and timers. */
   close?(): Promise<void>;
+}
+
+/** Runs the driver's start check, releasing the driver when it fails: for commands that need storage now. */
+export async function checked<T extends StorageDriver>(driver: T): Promise<T> {
+  try {
+    await driver.check?.();
+  } catch (err) {
+    await driver.close?.();
+    throw err;
+  }
+  return driver;
 }
 
 export class PathNotFoundError extends Error {
@@ -85,15 +105,34 @@ export class InvalidOffsetError extends Error {
   }
 }
 
-/** The storage itself failed (unreachable, refused, erroring): nothing the request did wrong. */
+/**
+ * What is wrong with the storage: `full` (no space or quota left: retrying cannot help until an operator frees some),
+ * `unreachable` (not reached since the registry started; retried in the background) or `failing` (anything else).
+ */
+export type StorageFault = 'failing' | 'full' | 'unreachable';
+
+/** errno codes of a backend with no room left. */
+const FULL_CODES = new Set(['ENOSPC', 'EDQUOT']);
+
+function faultOf(cause: unknown): StorageFault {
+  for (let err = cause; err instanceof Error; err = err.cause) {
+    if (FULL_CODES.has((err as NodeJS.ErrnoException).code ?? '')) return 'full';
+  }
+  return 'failing';
+}
+
+/** The storage itself failed (unreachable, refused, full, erroring): nothing the request did wrong. */
 export class StorageError extends Error {
+  readonly fault: StorageFault;
   constructor(
     readonly driver: string,
     readonly operation: string,
     cause: unknown,
+    fault?: StorageFault,
   ) {
     super(`storage driver ${driver} failed in ${operation}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
     this.name = 'StorageError';
+    this.fault = fault ?? faultOf(cause);
   }
 }
 

@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { readFile as readFileCallback, stat as statCallback, type Stats, type WriteStream } from 'node:fs';
-import { mkdir, open, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, truncate, type FileHandle } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { promisify } from 'node:util';
@@ -291,6 +291,8 @@ class FilesystemWriter implements FileWriter {
   private failure: Error | undefined;
   private state: WriterState = 'open';
   private written: number;
+  /** The size this session found, which a failed session truncates back to. */
+  private readonly startSize: number;
   private flushedAt: number;
   private flushing: Promise<void> | undefined;
 
@@ -301,6 +303,7 @@ class FilesystemWriter implements FileWriter {
     size: number,
   ) {
     this.written = size;
+    this.startSize = size;
     this.flushedAt = size;
     this.stream = handle.createWriteStream({ autoClose: false, highWaterMark: WRITE_AHEAD });
     // Kept so that a failure while nobody awaits (between two writes) reaches the next call instead of crashing.
@@ -363,6 +366,17 @@ class FilesystemWriter implements FileWriter {
       await this.flushing;
       if (this.failure) throw this.failure;
       if (state === 'committed') await this.handle.datasync();
+    } catch (err) {
+      await this.release();
+      // After release, so that no write of this session is still pending: on a full disk the space is given back. If
+      // the truncate fails too, what stays is still a true prefix of the chunk, which the upload's Range reports.
+      try {
+        await truncate(this.file, this.startSize);
+        this.written = this.startSize;
+      } catch {
+        // The original failure is the one to report.
+      }
+      throw err;
     } finally {
       await this.release();
     }

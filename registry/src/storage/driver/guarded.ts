@@ -1,5 +1,5 @@
-// Wraps any backend so that the layers above see one kind of failure for an unreachable or failing storage
-// (StorageError, rendered as 503 with the backend named), and, with metrics on, times every operation.
+// Wraps any backend so that the layers above see one kind of failure for an unreachable, full or failing storage
+// (StorageError, rendered as 503 or 507 with the backend named), and, with metrics on, times every operation.
 import type { Metrics } from '../../metrics.js';
 import {
   InvalidOffsetError,
@@ -9,6 +9,7 @@ import {
   type FileWriter,
   type StorageDriver,
 } from './driver.js';
+import type { Reachability } from './reachability.js';
 
 const OPERATIONS = ['getContent', 'putContent', 'reader', 'writer', 'stat', 'list', 'listPage', 'move', 'delete', 'redirectURL', 'walk'] as const;
 
@@ -40,12 +41,14 @@ function guardWriter(driver: string, writer: FileWriter): FileWriter {
   };
 }
 
-export function guardDriver(driver: StorageDriver, metrics?: Metrics): StorageDriver {
+/** `reachable` refuses every operation while the backend has not answered since start (reachability.ts). */
+export function guardDriver(driver: StorageDriver, metrics?: Metrics, reachable?: Pick<Reachability, 'require'>): StorageDriver {
   const guarded: Partial<StorageDriver> = {};
   const operations = driver.copyTo ? [...OPERATIONS, 'copyTo' as const] : OPERATIONS;
   for (const operation of operations) {
     const original = (driver[operation] as (...args: unknown[]) => Promise<unknown>).bind(driver);
     (guarded as Record<string, unknown>)[operation] = async (...args: unknown[]) => {
+      reachable?.require(operation);
       const end = metrics?.storage.startTimer({ driver: driver.name, operation });
       try {
         const result = await original(...args);

@@ -3,9 +3,9 @@
 import type { OSSStorage } from '../../config/types.js';
 import type { Logger } from '../../log.js';
 import type { BufferBudget } from './buffer-budget.js';
-import type { StorageDriver } from './driver.js';
+import { checked, type StorageDriver } from './driver.js';
 import { MIN_PART_SIZE } from './s3-store.js';
-import { encryptionHeaders, openObjectStoreDriver, parseEndpoint, sizeSetting, StorageStartError, type ObjectStoreSettings } from './s3.js';
+import { encryptionHeaders, parseEndpoint, S3Driver, sizeSetting, StorageStartError, type ObjectStoreSettings } from './s3.js';
 
 const DEFAULT_CHUNK_SIZE = 2 * MIN_PART_SIZE;
 const MAX_CHUNK_SIZE = 5 * 1024 * 1024 * 1024;
@@ -43,6 +43,12 @@ export function ossSettings(config: OSSStorage): ObjectStoreSettings {
   };
 }
 
+/** The driver storage.oss describes, without contacting it: a setting that cannot work throws, the rest is check()'s. */
+export function buildOSSDriver(config: OSSStorage, logger: Logger, options: { budget?: BufferBudget } = {}): S3Driver {
+  return new S3Driver(ossSettings(config), logger, options.budget);
+}
+
+/** buildOSSDriver and its start check, so a wrong bucket, key or endpoint fails here. */
 export async function createOSSDriver(config: OSSStorage, logger: Logger, options: { budget?: BufferBudget } = {}): Promise<StorageDriver> {
-  return openObjectStoreDriver(ossSettings(config), logger, options.budget);
+  return checked(buildOSSDriver(config, logger, options));
 }

@@ -8,6 +8,7 @@ import type { S3Storage } from '../../config/types.js';
 import type { Logger } from '../../log.js';
 import { BufferBudget, MiB, processBufferBudget } from './buffer-budget.js';
 import {
+  checked,
   checkPath,
   InvalidOffsetError,
   PathNotFoundError,
@@ -390,22 +391,16 @@ export class S3Driver implements StorageDriver {
   }
 }
 
-/** Opens a driver and runs the start check, so a wrong bucket, key or endpoint stops the registry at start. */
-export async function openObjectStoreDriver(settings: ObjectStoreSettings, logger: Logger, budget?: BufferBudget): Promise<S3Driver> {
-  const driver = new S3Driver(settings, logger, budget);
-  try {
-    await driver.check();
-  } catch (err) {
-    await driver.close();
-    throw err;
-  }
-  return driver;
-}
-
-export async function createS3Driver(config: S3Storage, logger: Logger, options: { budget?: BufferBudget } = {}): Promise<StorageDriver> {
+/** The driver storage.s3 describes, without contacting it: a setting that cannot work throws, the rest is check()'s. */
+export function buildS3Driver(config: S3Storage, logger: Logger, options: { budget?: BufferBudget } = {}): S3Driver {
   const settings = s3Settings(config);
   if (config.v4auth === false) {
     logger.warn('storage.s3.v4auth: false is ignored: this registry signs every request with AWS Signature V4');
   }
-  return openObjectStoreDriver(settings, logger, options.budget);
+  return new S3Driver(settings, logger, options.budget);
+}
+
+/** buildS3Driver and its start check, so a wrong bucket, key or endpoint fails here. */
+export async function createS3Driver(config: S3Storage, logger: Logger, options: { budget?: BufferBudget } = {}): Promise<StorageDriver> {
+  return checked(buildS3Driver(config, logger, options));
 }
