@@ -32,6 +32,7 @@ export const ERRORS = {
   NOT_FOUND: { code: 'NOT_FOUND', status: 404, message: 'no such API endpoint' },
   TOO_MANY_REQUESTS: { code: 'TOOMANYREQUESTS', status: 429, message: 'too many requests' },
   UNAVAILABLE: { code: 'UNAVAILABLE', status: 503, message: 'service unavailable' },
+  UPSTREAM_FAILED: { code: 'UNAVAILABLE', status: 502, message: 'the mirrored registry did not provide the content' },
   UNKNOWN: { code: 'UNKNOWN', status: 500, message: 'unknown error' },
 } as const satisfies Record<string, ErrorDescriptor>;
 

@@ -39,14 +39,16 @@ export async function startRegistry(config: Config, logger: Logger): Promise<Run
   const access = await createAccessController(config.auth, logger);
   const health = startStorageHealth(driver, config.health.storagedriver, logger);
   const purger = startUploadPurger(driver, config.storage.maintenance, logger);
-  const { koa } = createApp(config, {
+  const { koa, mirror } = createApp(config, {
     driver,
     logger,
     health,
     ...(access && { access }),
     ...(metrics && { metrics }),
     ...(coordination.descriptors && { descriptors: coordination.descriptors }),
+    coord: coordination.coord,
   });
+  const eviction = mirror?.scheduleEviction();
   const handler = koa.callback();
   const tls = config.http.tls;
   const server = tls
@@ -109,6 +111,8 @@ export async function startRegistry(config: Config, logger: Logger): Promise<Run
         }
         health.stop();
         purger.stop();
+        await eviction?.stop();
+        mirror?.close();
         await debug?.close();
         await coordination.close();
         await rawDriver.close?.();
