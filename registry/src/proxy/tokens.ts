@@ -38,13 +38,16 @@ export class TokenCache {
   private readonly tokens = new BoundedMap<string, Cached>(1000);
   private readonly pending = new Map<string, Promise<string>>();
 
-  constructor(private readonly fetchToken: TokenFetcher) {}
+  constructor(
+    private readonly fetchToken: TokenFetcher,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   /** A token for the request's scope, from the cache while it lives. */
   get(request: TokenRequest): Promise<string> {
     const key = `${request.realm} ${request.service ?? ''} ${request.scope}`;
     const cached = this.tokens.get(key);
-    if (cached && cached.expiresAt - MARGIN_MS > Date.now()) return Promise.resolve(cached.token);
+    if (cached && cached.expiresAt - MARGIN_MS > this.now()) return Promise.resolve(cached.token);
     let running = this.pending.get(key);
     if (!running) {
       running = this.request(key, request).finally(() => this.pending.delete(key));
@@ -67,7 +70,7 @@ export class TokenCache {
       url.searchParams.set('account', request.username);
       headers.authorization = `Basic ${Buffer.from(`${request.username}:${request.password}`).toString('base64')}`;
     }
-    const started = Date.now();
+    const started = this.now();
     const { status, body } = await this.fetchToken(url, headers);
     if (status !== 200) {
       throw new TokenError(`the token service ${url.origin}${url.pathname} answered ${status} for ${request.scope}${request.username ? ` as ${request.username}` : ' without credentials'}`);
