@@ -35,9 +35,14 @@ export class LiveClient {
     if (size !== undefined) ctx.length = size;
     ctx.status = 200;
     ctx.respond = false;
+    this.begun = true;
+    // A client that left already is not written to; the fetch goes on for the others.
+    if (ctx.res.destroyed) {
+      this.live = false;
+      return;
+    }
     ctx.res.writeHead(200);
     ctx.res.flushHeaders();
-    this.begun = true;
   }
 
   push(chunk: Buffer): void {

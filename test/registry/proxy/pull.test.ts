@@ -2,7 +2,7 @@
 // is fetched once and then served from storage, a moved tag is seen, only the platform asked for is fetched, pushes
 // go to local repositories only, and cached images still pull once the upstream is gone.
 import { expect } from 'chai';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildMultiArchIndex, buildOciImage, podmanArgs, skopeo, type BuiltImage, type BuiltIndex } from '../../helpers/images.js';
@@ -90,10 +90,13 @@ describe('proxy: pulls through the mirror of a distribution 2.8 upstream', funct
     expect(upstream.proxy.count('GET', /\/library\/multi\/blobs\//)).to.equal(2);
   });
 
-  it('podman pulls through the mirror, and gets the digest the upstream serves', async () => {
+  it("podman pulls docker.io/library/app:v1 through the mirror named in registries.conf, as docs/mirror.md configures it", async () => {
     const flags = podmanArgs(join(tmp, 'podman'));
-    await runTool(toolPath('podman'), [...flags, 'pull', '--tls-verify=false', `${host()}/docker.io/library/app:v1`]);
-    const digest = await runTool(toolPath('podman'), [...flags, 'image', 'inspect', '--format', '{{.Digest}}', `${host()}/docker.io/library/app:v1`]);
+    const conf = join(tmp, 'registries.conf');
+    await writeFile(conf, `[[registry]]\nprefix = "docker.io"\nlocation = "docker.io"\n\n[[registry.mirror]]\nlocation = "${host()}/docker.io"\ninsecure = true\n`);
+    const env = { CONTAINERS_REGISTRIES_CONF: conf };
+    await runTool(toolPath('podman'), [...flags, 'pull', 'docker.io/library/app:v1'], env);
+    const digest = await runTool(toolPath('podman'), [...flags, 'image', 'inspect', '--format', '{{.Digest}}', 'docker.io/library/app:v1'], env);
     expect(digest.trim()).to.equal(app.digest);
   });
 
