@@ -26,13 +26,19 @@ export interface UpstreamProxy {
   stop(): Promise<void>;
 }
 
-/** Pieces a throttled body is cut into, each sent after the wait its size costs at the rate. */
-const PIECE = 16 * 1024;
+/**
+ * Bytes a throttled body is cut into, each sent after the wait its size costs at the rate: 16 KiB, or a fiftieth of
+ * a second's worth at high rates, since timers do not fire more often than every millisecond or so.
+ */
+function pieceSize(rate: number): number {
+  return Math.max(16 * 1024, Math.floor(rate / 50));
+}
 
 async function relay(from: IncomingMessage, to: NodeJS.WritableStream & { destroyed: boolean }, seen: ProxiedRequest, rate: number | undefined): Promise<void> {
+  const step = rate === undefined ? Number.POSITIVE_INFINITY : pieceSize(rate);
   for await (const chunk of from as AsyncIterable<Buffer>) {
-    for (let at = 0; at < chunk.length; at += rate === undefined ? chunk.length : PIECE) {
-      const piece = rate === undefined ? chunk : chunk.subarray(at, at + PIECE);
+    for (let at = 0; at < chunk.length; at += step) {
+      const piece = rate === undefined ? chunk : chunk.subarray(at, at + step);
       if (rate !== undefined) await sleep((piece.length / rate) * 1000);
       if (to.destroyed) return;
       seen.bytes += piece.length;
