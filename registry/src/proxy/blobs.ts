@@ -5,22 +5,13 @@
 import type { Context } from '../api/context.js';
 import { RegistryError } from '../errcode.js';
 import { formatDigest, type Digest } from '../storage/digest.js';
-import { markOutcome, type MirrorServices, type Upstream } from './context.js';
+import { markOutcome, present, type MirrorServices, type Upstream } from './context.js';
 import { upstreamRefusal } from './errors.js';
 import { LiveClient } from './live-client.js';
 import { drain, UpstreamError } from './upstream-client.js';
 
 function blobPath(digest: Digest): string {
   return `blobs/${formatDigest(digest)}`;
-}
-
-async function present<T>(work: Promise<T>): Promise<T | undefined> {
-  try {
-    return await work;
-  } catch (err) {
-    if (err instanceof RegistryError) return undefined;
-    throw err;
-  }
 }
 
 /** One GET from the upstream into an upload of `name`, fed to `live` on the way; returns the committed size. */

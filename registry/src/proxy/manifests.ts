@@ -11,7 +11,7 @@ import { digestOf, formatDigest, isDigest, parseDigest, sameDigest, type Digest 
 import { MEDIA_TYPES, storedMediaType } from '../storage/manifest.js';
 import type { StoredManifest } from '../storage/manifests.js';
 import { parseReference } from '../storage/reference.js';
-import { markOutcome, type MirrorServices, type Outcome, type Upstream } from './context.js';
+import { markOutcome, present, type MirrorServices, type Outcome, type Upstream } from './context.js';
 import { upstreamRefusal } from './errors.js';
 import { drain, UpstreamError } from './upstream-client.js';
 
@@ -25,15 +25,6 @@ export interface ManifestSource {
 const ACCEPT = [MEDIA_TYPES.ociIndex, MEDIA_TYPES.dockerList, MEDIA_TYPES.ociManifest, MEDIA_TYPES.dockerManifest].join(', ');
 
 const RANK: Record<Outcome, number> = { hit: 0, miss: 1, stale: 2 };
-
-async function present<T>(work: Promise<T>): Promise<T | undefined> {
-  try {
-    return await work;
-  } catch (err) {
-    if (err instanceof RegistryError) return undefined;
-    throw err;
-  }
-}
 
 export class MirroredManifests implements ManifestSource {
   private outcome: Outcome | undefined;

@@ -18,7 +18,7 @@ import { writeDistributionConfig } from '../../helpers/processes.js';
 import { runRegistry } from '../../helpers/registry-cli.js';
 import type { TestRegistry } from '../../helpers/registry.js';
 import { getBlob } from './blob-client.js';
-import { startMirror, startUpstream, type Upstream } from './fixtures.js';
+import { startMirror, startUpstream, storedBlob, type Upstream } from './fixtures.js';
 
 const HOUR = 3_600_000;
 
@@ -26,11 +26,6 @@ const HOUR = 3_600_000;
 function sample(text: string, name: string, labels: string): number {
   const line = text.split('\n').find((l) => l.startsWith(`${name}{${labels}} `));
   return line === undefined ? 0 : Number(line.split(' ')[1]);
-}
-
-function blobPath(root: string, digest: string): string {
-  const hex = digest.slice('sha256:'.length);
-  return join(root, 'docker/registry/v2/blobs/sha256', hex.slice(0, 2), hex, 'data');
 }
 
 describe('proxy: ttl eviction, metrics and the list command', function () {
@@ -134,7 +129,7 @@ describe('proxy: ttl eviction, metrics and the list command', function () {
     await mirror.stop();
     const gc = await runRegistry(['garbage-collect', '--min-age', '0s', config]);
     expect(gc.code, gc.stderr).to.equal(0);
-    const exists = (digest: string) => access(blobPath(root, digest)).then(() => true, () => false);
+    const exists = (digest: string) => access(storedBlob(root, digest)).then(() => true, () => false);
     expect(await exists(old.manifest.layers[0].digest)).to.equal(false);
     expect(await exists(old.digest)).to.equal(false);
     expect(await exists(app.manifest.layers[0].digest)).to.equal(true);

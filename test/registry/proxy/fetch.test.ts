@@ -10,14 +10,9 @@ import type { TestRegistry } from '../../helpers/registry.js';
 import { makeTempDir } from '../../helpers/spawn.js';
 import { pushBlob } from '../gc/fixtures.js';
 import { getBlob, type Received } from './blob-client.js';
-import { startMirror, startUpstream, upstreamGets, type Upstream } from './fixtures.js';
+import { startMirror, startUpstream, storedBlob, upstreamGets, type Upstream } from './fixtures.js';
 
 const MiB = 1024 * 1024;
-
-function blobFile(root: string, digest: string): string {
-  const hex = digest.slice('sha256:'.length);
-  return join(root, 'docker/registry/v2/blobs/sha256', hex.slice(0, 2), hex, 'data');
-}
 
 const exists = (path: string) => access(path).then(() => true, () => false);
 
@@ -97,7 +92,7 @@ describe('proxy: one upstream fetch per blob, streamed to the first client, veri
     const content = pseudoRandomBytes('proxy-corrupt', size);
     const digest = await pushBlob(upstreamClient, 'library/corrupt', content);
     // Flip one byte near the end, where it lies in distribution's storage: it serves the file as it is.
-    const file = await open(blobFile(upstream.rootDir, digest), 'r+');
+    const file = await open(storedBlob(upstream.rootDir, digest), 'r+');
     await file.write(Buffer.from([content[size - 10] ^ 0xff]), 0, 1, size - 10);
     await file.close();
     const mirror = await startMirrorOn(await makeTempDir('mirror-corrupt'));
@@ -107,7 +102,7 @@ describe('proxy: one upstream fetch per blob, streamed to the first client, veri
       expect(received.complete, 'the connection is cut').to.equal(false);
       expect(received.bytes).to.be.below(size);
     }
-    expect(await exists(blobFile(mirror.rootDir as string, digest))).to.equal(false);
+    expect(await exists(storedBlob(mirror.rootDir as string, digest))).to.equal(false);
     expect(await exists(join(mirror.rootDir as string, 'docker/registry/v2/repositories/docker.io/library/corrupt/_layers'))).to.equal(false);
     const uploads = join(mirror.rootDir as string, 'docker/registry/v2/repositories/docker.io/library/corrupt/_uploads');
     expect(await readdir(uploads).catch(() => [])).to.deep.equal([]);

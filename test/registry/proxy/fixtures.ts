@@ -48,3 +48,9 @@ export function startMirror(proxy: Record<string, unknown>, options: TestRegistr
 export function upstreamGets(proxy: UpstreamProxy, kind: 'blobs' | 'manifests', digestOrTag?: string): number {
   return proxy.count('GET', new RegExp(`/${kind}/${digestOrTag === undefined ? '' : digestOrTag.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
 }
+
+/** Where a blob lies in a registry's filesystem storage (ours and distribution's alike). */
+export function storedBlob(root: string, digest: string): string {
+  const hex = digest.slice('sha256:'.length);
+  return join(root, 'docker/registry/v2/blobs/sha256', hex.slice(0, 2), hex, 'data');
+}
