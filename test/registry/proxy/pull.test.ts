@@ -6,6 +6,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildMultiArchIndex, buildOciImage, podmanArgs, skopeo, type BuiltImage, type BuiltIndex } from '../../helpers/images.js';
+import { Client } from '../../helpers/oci.js';
 import type { TestRegistry } from '../../helpers/registry.js';
 import { runTool, toolPath } from '../../helpers/tools.js';
 import { startMirror, startUpstream, upstreamGets, type Upstream } from './fixtures.js';
@@ -114,6 +115,16 @@ describe('proxy: pulls through the mirror of a distribution 2.8 upstream', funct
     expect((await inspect('team/app:v1')).Digest).to.equal(app.digest);
     const local = await fetch(`${mirror.url}/v2/team/app/manifests/v1`, { headers: { accept: 'application/vnd.oci.image.manifest.v1+json' } });
     expect(local.headers.get('x-registry-mirror')).to.equal(null);
+  });
+
+  it("a blob stored for a local repository is not served through a mirrored one unless the upstream has it there", async () => {
+    const secret = Buffer.from('a layer of a private local image');
+    const digest = await new Client(mirror.url).pushBlob('team/secret', secret);
+    const res = await fetch(`${mirror.url}/v2/docker.io/library/app/blobs/${digest}`);
+    expect(res.status).to.equal(404);
+    expect(((await res.json()) as { errors: { code: string }[] }).errors[0].code).to.equal('BLOB_UNKNOWN');
+    expect(upstream.proxy.count('HEAD', new RegExp(`/library/app/blobs/${digest}$`))).to.equal(1);
+    expect((await fetch(`${mirror.url}/v2/docker.io/library/app/blobs/${digest}`, { method: 'HEAD' })).status).to.equal(404);
   });
 
   it('once the upstream is gone, cached images still pull (served stale, and the log says so); others fail with 502', async () => {
