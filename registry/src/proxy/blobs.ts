@@ -2,8 +2,10 @@
 // once for everyone who asks at the same time, across workers and replicas (SingleFlight): the first client gets the
 // bytes as they arrive, through the ordinary upload path (hashed, verified, committed), and the others, here or in
 // other processes, read the committed blob from storage. A HEAD asks the upstream and fetches nothing.
+import type { IncomingMessage } from 'node:http';
 import type { Context } from '../api/context.js';
 import { RegistryError } from '../errcode.js';
+import type { Logger } from '../log.js';
 import { formatDigest, type Digest } from '../storage/digest.js';
 import { markOutcome, present, type MirrorServices, type Upstream } from './context.js';
 import { upstreamRefusal } from './errors.js';
@@ -15,7 +17,7 @@ function blobPath(digest: Digest): string {
 }
 
 /** One GET from the upstream into an upload of `name`, fed to `live` on the way; returns the committed size. */
-async function fetchBlob(m: MirrorServices, upstream: Upstream, name: string, digest: Digest, live: LiveClient | undefined): Promise<number> {
+async function fetchBlob(m: MirrorServices, upstream: Upstream, name: string, digest: Digest, live: LiveClient | undefined, log: Logger): Promise<number> {
   const { store } = m;
   const { client } = upstream;
   const what = `GET /v2/${upstream.remote}/${blobPath(digest)}`;
@@ -26,7 +28,10 @@ async function fetchBlob(m: MirrorServices, upstream: Upstream, name: string, di
   }
   const declared = res.headers['content-length'];
   live?.begin(declared === undefined ? undefined : Number(declared));
-  const upload = await store.uploads.start(name);
+  const upload = await store.uploads.start(name).catch((err: unknown) => {
+    res.destroy();
+    throw err;
+  });
   let received = 0;
   async function* body(): AsyncGenerator<Buffer> {
     for await (const chunk of res as AsyncIterable<Buffer>) {
@@ -52,21 +57,20 @@ async function fetchBlob(m: MirrorServices, upstream: Upstream, name: string, di
     throw new UpstreamError('unreachable', `the transfer from ${client.config.remoteurl} broke after ${received} bytes of ${what}: ${(err as Error).message}`);
   }
   await store.layers.link(name, digest);
+  log.info({ name, digest: formatDigest(digest), size, upstream: client.label }, 'mirror: blob fetched');
   return size;
 }
 
-/** Links a blob stored for another repository once the upstream says this repository has it too. */
-async function confirmAndLink(m: MirrorServices, upstream: Upstream, name: string, digest: Digest): Promise<void> {
+/** The upstream's answer to a HEAD of the blob in the repository; an UpstreamError unless it has it there. */
+async function headBlob(upstream: Upstream, digest: Digest): Promise<IncomingMessage> {
   const res = await upstream.client.request('HEAD', upstream.remote, blobPath(digest));
   await drain(res);
   if (res.statusCode !== 200) throw upstream.client.refused(res, `HEAD /v2/${upstream.remote}/${blobPath(digest)}`);
-  await m.store.layers.link(name, digest);
+  return res;
 }
 
-async function headUpstream(ctx: Context, upstream: Upstream, digest: Digest, headers: Record<string, string>): Promise<void> {
-  const res = await upstream.client.request('HEAD', upstream.remote, blobPath(digest));
-  await drain(res);
-  if (res.statusCode !== 200) throw upstream.client.refused(res, `HEAD /v2/${upstream.remote}/${blobPath(digest)}`);
+async function answerHead(ctx: Context, upstream: Upstream, digest: Digest, headers: Record<string, string>): Promise<void> {
+  const res = await headBlob(upstream, digest);
   ctx.set(headers);
   ctx.type = 'application/octet-stream';
   const length = res.headers['content-length'];
@@ -97,7 +101,7 @@ export async function serveMirroredBlob(
   markOutcome(ctx, 'miss');
   try {
     if (ctx.method === 'HEAD') {
-      await headUpstream(ctx, upstream, digest, headers);
+      await answerHead(ctx, upstream, digest, headers);
       return true;
     }
     // A Range asks for part of the blob: it waits for the whole one like any follower.
@@ -111,7 +115,7 @@ export async function serveMirroredBlob(
           led = true;
           metrics?.mirrorFetches.inc({ kind: 'blob' });
           try {
-            return await fetchBlob(m, upstream, name, digest, live);
+            return await fetchBlob(m, upstream, name, digest, live, ctx.state.log);
           } finally {
             metrics?.mirrorFetches.dec({ kind: 'blob' });
           }
@@ -128,10 +132,13 @@ export async function serveMirroredBlob(
         ctx.state.log.error({ err, name, digest: formatDigest(digest) }, 'sending the rest of the blob from storage failed; connection cut');
         live.fail();
       });
-      ctx.state.log.info({ name, digest: formatDigest(digest), size, upstream: upstream.client.label }, 'mirror: blob fetched');
       return true;
     }
-    if (!(await store.layers.linked(name, digest))) await confirmAndLink(m, upstream, name, digest);
+    // Stored for another repository: linked here only once the upstream says this repository has it too.
+    if (!(await store.layers.linked(name, digest))) {
+      await headBlob(upstream, digest);
+      await store.layers.link(name, digest);
+    }
     return false;
   } catch (err) {
     throw upstreamRefusal(err, 'blob', subject);

@@ -32,12 +32,9 @@ export function mirrorRouting(routes: Routes, patterns: ReturnType<typeof routeP
       if (rest !== '' && rest !== '_catalog') ctx.path = `${base}${upstream.prefix}/${rest}`;
     }
     if (WRITES.has(ctx.method)) {
-      for (const pattern of pushRoutes) {
-        const name = pattern.exec(ctx.path)?.[1];
-        const refusal = name === undefined ? undefined : pushRefusal(routes, name, ns);
-        if (refusal) throw refusal;
-        if (name !== undefined) break;
-      }
+      const name = pushRoutes.map((pattern) => pattern.exec(ctx.path)?.[1]).find((captured) => captured !== undefined);
+      const refusal = name === undefined ? undefined : pushRefusal(routes, name, ns);
+      if (refusal) throw refusal;
     }
     await next();
   };

@@ -1,6 +1,7 @@
 // The pull-through cache (config `proxy`, docs/mirror.md) as the API sees it: which repositories mirror which
 // upstream, the blob and manifest paths for them, the refusal of pushes to them, and the eviction job.
 import type { Context } from '../api/context.js';
+import { queryString } from '../api/http-input.js';
 import type { routePatterns } from '../api/routes.js';
 import type { ScheduledJob } from '../coord/exclusive.js';
 import type { Coordinator } from '../coord/coordinator.js';
@@ -81,8 +82,7 @@ export class Mirror {
   }
 
   private upstream(ctx: Context, name: string): Upstream | undefined {
-    const ns = ctx.query.ns;
-    const route = this.routes.route(name, typeof ns === 'string' ? ns : undefined);
+    const route = this.routes.route(name, queryString(ctx.query.ns));
     const client = route && this.clients.get(route.upstream);
     return route && client && { ...route, client };
   }
