@@ -91,7 +91,7 @@ export class MirroredManifests implements ManifestSource {
         cached ? 'mirror: tag moved upstream' : 'mirror: tag fetched',
       );
     } else {
-      ctx.state.log.debug({ name, tag, upstream: label }, 'mirror: tag confirmed by the upstream');
+      ctx.state.log.info({ name, tag, digest: formatDigest(digest), upstream: label }, 'mirror: tag confirmed by the upstream');
     }
     await usage.touchTag(name, tag, this.upstream.upstream);
     return digest;

@@ -67,6 +67,8 @@ describe('proxy: pulls through the mirror of a distribution 2.8 upstream', funct
     expect(res.headers.get('docker-content-digest')).to.equal(app.digest);
     expect(res.headers.get('x-registry-mirror')).to.equal('hit');
     expect(heads()).to.equal(before + 1);
+    const reqId = res.headers.get('x-request-id');
+    expect(mirror.logs.some((line) => line.msg === 'mirror: tag confirmed by the upstream' && line.reqId === reqId)).to.equal(true);
   });
 
   it('a tag moved upstream is seen on the next pull', async () => {
