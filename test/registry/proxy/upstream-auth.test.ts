@@ -48,12 +48,15 @@ describe('proxy: upstream auth', function () {
         rules: [
           { account: 'alice', repository: '*', actions: ['*'] },
           { account: 'mirror', repository: '*', actions: ['pull'] },
+          { account: 'anonymous', repository: 'public/*', actions: ['pull'] },
         ],
       });
       upstream = await startTestRegistry({
         config: { auth: { token: { realm: consoleAuth.realm, service: consoleAuth.service, issuer: consoleAuth.issuer, rootcertbundle: consoleAuth.certPath } } },
       });
-      await skopeo(['copy', '--dest-tls-verify=false', '--dest-creds', 'alice:alice-secret', image.ref, `docker://${new URL(upstream.url).host}/team/app:v1`]);
+      for (const repository of ['team/app', 'public/app']) {
+        await skopeo(['copy', '--dest-tls-verify=false', '--dest-creds', 'alice:alice-secret', image.ref, `docker://${new URL(upstream.url).host}/${repository}:v1`]);
+      }
     });
     after(async () => {
       await upstream?.stop();
@@ -70,6 +73,13 @@ describe('proxy: upstream auth', function () {
       expect(res.headers.get('docker-content-digest')).to.equal(image.digest);
       // A tag HEAD, the manifest, the config and two layers: five upstream requests, one token.
       expect(grants('repository:team/app:pull')).to.equal(1);
+    });
+
+    it('without credentials, pulls what the token service grants anonymous callers, as from Docker Hub', async () => {
+      const mirror = await mirrorOf({ remoteurl: upstream.url });
+      await pullThrough(mirror, 'public/app:v1');
+      const anonymous = consoleAuth.logLines().filter((line) => line.audit === 'grant' && line.grantType === 'anonymous');
+      expect(anonymous.map((line) => line.granted)).to.deep.equal([['repository:public/app:pull']]);
     });
 
     it('a wrong password is a 502 that names the upstream and the account, not a 401 for the client', async () => {
