@@ -35,6 +35,8 @@ const MAX_REDIRECTS = 5;
 /** A token answer is a few KiB; more is not a token service. */
 const TOKEN_BODY_LIMIT = 1024 * 1024;
 const USER_AGENT = 'lain-registry-mirror';
+/** How long an upstream that could not be reached is not asked again: tags are served from storage at once meanwhile. */
+const UNREACHABLE_PAUSE_MS = 10_000;
 
 export async function drain(res: IncomingMessage): Promise<void> {
   res.resume();
@@ -66,12 +68,15 @@ export class UpstreamClient {
   /** What the upstream asked for last; requests carry the answer up front instead of being refused first. */
   private challenge: Challenge | undefined;
   private readonly tokens: TokenCache;
+  /** After a request found no upstream, others fail at once for a while instead of each waiting for its timeout. */
+  private unreachableUntil = 0;
+  private lastFailure = '';
 
   constructor(
     readonly config: UpstreamConfig,
     private readonly metrics?: Metrics,
-    /** An upstream silent for this long (no answer, no bytes) has failed. */
-    private readonly timeoutMs = 30_000,
+    /** An upstream silent for this long (no answer, no bytes) has failed: a tag is then served from storage. */
+    private readonly timeoutMs = 15_000,
   ) {
     this.label = config.namespace ?? 'remoteurl';
     this.tokens = new TokenCache(async (url, headers) => {
@@ -87,6 +92,9 @@ export class UpstreamClient {
   async request(method: 'GET' | 'HEAD', remote: string, path: string, headers: OutgoingHttpHeaders = {}): Promise<IncomingMessage> {
     const url = new URL(`${this.config.remoteurl}/v2/${remote}/${path}`);
     try {
+      if (Date.now() < this.unreachableUntil) {
+        throw new UpstreamError('unreachable', `${this.config.remoteurl} could not be reached a moment ago (${this.lastFailure}); it is asked again from ${new Date(this.unreachableUntil).toISOString()}`);
+      }
       for (let attempt = 0; ; attempt++) {
         const authorization = await this.authorization(remote);
         const res = await this.follow(method, url, { ...headers, ...(authorization && { authorization }) });
@@ -107,6 +115,10 @@ export class UpstreamClient {
           : err instanceof TokenError
             ? new UpstreamError('auth', err.message)
             : new UpstreamError('unreachable', `${this.config.remoteurl} could not be reached: ${(err as Error).message}`);
+      if (failure.reason === 'unreachable' && Date.now() >= this.unreachableUntil) {
+        this.unreachableUntil = Date.now() + UNREACHABLE_PAUSE_MS;
+        this.lastFailure = (err as Error).message;
+      }
       this.countError(failure.reason);
       throw failure;
     }
