@@ -17,6 +17,7 @@ import { startTarget, type OursOptions, type Target, type TargetName } from './l
 import { summarize, table, type Rounds, type Row } from './lib/report.js';
 import { catalogWorkload, tagsWorkload } from './workloads/listing.js';
 import { manifestPutWorkload, manifestReadWorkload } from './workloads/manifests.js';
+import { mirrorWorkload } from './workloads/mirror.js';
 import { pullWorkload } from './workloads/pull.js';
 import { pushChunkedWorkload, pushMonolithicWorkload, pushSmallWorkload } from './workloads/push.js';
 import type { Env, Sizes, Workload } from './workloads/workload.js';
@@ -48,6 +49,7 @@ function workloads(sizes: Sizes): Workload[] {
     manifestReadWorkload(sizes),
     catalogWorkload(sizes),
     tagsWorkload(sizes),
+    mirrorWorkload(sizes),
   ];
 }
 
@@ -106,9 +108,12 @@ const ours: OursOptions = {
 const ORDER: TargetName[] = ['ours', 'distribution'];
 const workDir = await makeTempDir('bench');
 const targets: Target[] = [];
+/** Registries a workload started for itself (the mirror workload's mirrors and upstream). */
+const helpers: Target[] = [];
 
 async function shutdown(): Promise<void> {
-  await Promise.all(targets.map((t) => t.process.stop(10_000)));
+  await Promise.all(selected.map((w) => w.cleanup?.()));
+  await Promise.all([...targets, ...helpers].map((t) => t.process.stop(10_000)));
   await rm(workDir, { recursive: true, force: true });
 }
 
@@ -130,6 +135,11 @@ const env: Env = {
       files.set(key, file);
     }
     return file;
+  },
+  async startRegistry(name, extra, label) {
+    const target = await startTarget(name, workDir, ours, extra, label);
+    helpers.push(target);
+    return target;
   },
 };
 

@@ -18,8 +18,9 @@ export interface Target {
 }
 
 
-function settings(rootDir: string): DistributionOptions {
-  return { rootDir, configExtra: { storage: { cache: { blobdescriptor: 'inmemory' } } } };
+/** `extra`: sections added to both registries' config.yml alike (the mirror workload's `proxy`). */
+function settings(rootDir: string, extra: Record<string, unknown> = {}): DistributionOptions {
+  return { rootDir, configExtra: { storage: { cache: { blobdescriptor: 'inmemory' } }, ...extra } };
 }
 
 export interface OursOptions {
@@ -29,10 +30,13 @@ export interface OursOptions {
   cli?: string;
 }
 
-async function launchOurs(rootDir: string, opts: OursOptions): Promise<Target> {
+/** Config sections beyond the shared settings, the same for both registries. */
+export type ConfigExtra = Record<string, unknown>;
+
+async function launchOurs(rootDir: string, opts: OursOptions, extra: ConfigExtra): Promise<Target> {
   const port = await freePort();
   const dir = await makeTempDir('bench-ours');
-  const configPath = await writeDistributionConfig(dir, settings(rootDir), port);
+  const configPath = await writeDistributionConfig(dir, settings(rootDir, extra), port);
   const url = `http://127.0.0.1:${port}`;
   const proc = await startProcess({
     name: 'registry',
@@ -45,19 +49,19 @@ async function launchOurs(rootDir: string, opts: OursOptions): Promise<Target> {
 }
 
 /** This registry: `node dist/registry/src/cli.js serve config.yml`, storing under `rootDir`. */
-export async function startOurs(rootDir: string, opts: OursOptions = {}): Promise<Target> {
+export async function startOurs(rootDir: string, opts: OursOptions = {}, extra: ConfigExtra = {}): Promise<Target> {
   await mkdir(rootDir, { recursive: true });
-  return withPortRetry(() => launchOurs(rootDir, opts));
+  return withPortRetry(() => launchOurs(rootDir, opts, extra));
 }
 
 /** distribution 2.8 (`docker-registry serve config.yml`), storing under `rootDir`. */
-export async function startReference(rootDir: string): Promise<Target> {
+export async function startReference(rootDir: string, extra: ConfigExtra = {}): Promise<Target> {
   await mkdir(rootDir, { recursive: true });
-  const dist = await startDistribution(settings(rootDir));
+  const dist = await startDistribution(settings(rootDir, extra));
   return { name: 'distribution', url: dist.url, pid: dist.pid, process: dist.process };
 }
 
-export function startTarget(name: TargetName, workDir: string, ours: OursOptions = {}): Promise<Target> {
-  const rootDir = join(workDir, `${name}-storage`);
-  return name === 'ours' ? startOurs(rootDir, ours) : startReference(rootDir);
+export function startTarget(name: TargetName, workDir: string, ours: OursOptions = {}, extra: ConfigExtra = {}, label = 'storage'): Promise<Target> {
+  const rootDir = join(workDir, `${name}-${label}`);
+  return name === 'ours' ? startOurs(rootDir, ours, extra) : startReference(rootDir, extra);
 }

@@ -1,7 +1,7 @@
 // The shape every workload has: untimed preparation once per registry, then one timed run per round.
 import type { BlobFile } from '../lib/blobs.js';
 import type { Ceilings } from '../lib/ceilings.js';
-import type { Target } from '../lib/registries.js';
+import type { ConfigExtra, Target, TargetName } from '../lib/registries.js';
 
 export interface Sizes {
   bigBlob: number;
@@ -30,6 +30,8 @@ export interface Env {
   sizes: Sizes;
   /** A pseudo-random file of `size` bytes for `seed` in the work dir, written and hashed once, shared by both registries. */
   blobFile(seed: string, size: number): Promise<BlobFile>;
+  /** Another registry of that kind with the shared settings plus `extra`, storing under `<name>-<label>`; stopped with the bench. */
+  startRegistry(name: TargetName, extra: ConfigExtra, label: string): Promise<Target>;
 }
 
 export interface RunResult {
@@ -44,6 +46,8 @@ export interface Workload {
   metrics: Metric[];
   prepare?(target: Target, env: Env): Promise<void>;
   run(target: Target, env: Env, round: number): Promise<RunResult>;
+  /** Releases what prepare() started besides registries (which the bench stops itself). */
+  cleanup?(): Promise<void>;
 }
 
 /** "256 MiB" for labels. */

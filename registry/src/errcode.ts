@@ -35,6 +35,7 @@ export const ERRORS = {
   UNAVAILABLE: { code: 'UNAVAILABLE', status: 503, message: 'service unavailable' },
   // 507 Insufficient Storage: unlike a 503, a retry cannot succeed until an operator frees space.
   STORAGE_FULL: { code: 'UNAVAILABLE', status: 507, message: "the registry's storage is full" },
+  UPSTREAM_FAILED: { code: 'UNAVAILABLE', status: 502, message: 'the mirrored registry did not provide the content' },
   UNKNOWN: { code: 'UNKNOWN', status: 500, message: 'unknown error' },
 } as const satisfies Record<string, ErrorDescriptor>;
 

@@ -41,6 +41,36 @@ export class Metrics {
     help: 'Blob upload requests (POST with body, PATCH, PUT) being received now',
     registers: [this.registry],
   });
+  readonly mirrorHits = new Counter({
+    name: 'registry_mirror_hits_total',
+    help: 'Mirrored blobs and manifests served from storage, by kind (a tag the upstream could not confirm counts too)',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+  readonly mirrorMisses = new Counter({
+    name: 'registry_mirror_misses_total',
+    help: 'Mirrored blobs and manifests a request had to fetch from the upstream, by kind',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+  readonly mirrorUpstreamBytes = new Counter({
+    name: 'registry_mirror_upstream_bytes_total',
+    help: 'Bytes of blobs and manifests received from each upstream (its namespace, or "remoteurl")',
+    labelNames: ['upstream'] as const,
+    registers: [this.registry],
+  });
+  readonly mirrorUpstreamErrors = new Counter({
+    name: 'registry_mirror_upstream_errors_total',
+    help: 'Upstream requests that failed, by upstream and reason (unreachable, status, digest, auth)',
+    labelNames: ['upstream', 'reason'] as const,
+    registers: [this.registry],
+  });
+  readonly mirrorFetches = new Gauge({
+    name: 'registry_mirror_fetches_in_flight',
+    help: 'Fetches from an upstream this process is leading now, by kind',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'registry_' });

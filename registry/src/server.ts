@@ -49,14 +49,16 @@ export async function startRegistry(config: Config, logger: Logger, options: Sta
   const access = await createAccessController(config.auth, logger);
   const health = startStorageHealth(driver, config.health.storagedriver, logger);
   const purger = startUploadPurger(driver, config.storage.maintenance, logger);
-  const { koa } = createApp(config, {
+  const { koa, mirror } = createApp(config, {
     driver,
     logger,
     health,
     ...(access && { access }),
     ...(metrics && { metrics }),
     ...(coordination.descriptors && { descriptors: coordination.descriptors }),
+    coord: coordination.coord,
   });
+  const eviction = mirror?.scheduleEviction();
   const drainer = drainable(koa.callback(), logger);
   const timeouts = options.clientTimeouts ?? CLIENT_TIMEOUTS;
   const api = createApiServer(config.http, tls, drainer.handler, timeouts, logger);
@@ -68,6 +70,8 @@ export async function startRegistry(config: Config, logger: Logger, options: Sta
     health.stop();
     reachability.stop();
     purger.stop();
+    await eviction?.stop();
+    mirror?.close();
     await debug?.close();
     await coordination.close();
     await rawDriver.close?.();

@@ -15,6 +15,9 @@ const packages = {
   podman: 'podman',
   curl: 'curl',
   'redis-server': 'redis-server',
+  openssl: 'openssl',
+  containerd: 'containerd',
+  ctr: 'containerd',
 } as const;
 
 export type Tool = keyof typeof packages;

@@ -3,12 +3,15 @@
 import Koa from 'koa';
 import Router from '@koa/router';
 import type { AccessController } from '../auth/controller.js';
+import type { Coordinator } from '../coord/coordinator.js';
+import { LocalCoordinator } from '../coord/local.js';
 import type { DescriptorCache } from '../storage/descriptor-cache.js';
 import type { Config } from '../config/types.js';
 import { RegistryError } from '../errcode.js';
 import type { HealthStatus } from '../health.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
+import { Mirror } from '../proxy/mirror.js';
 import type { StorageDriver } from '../storage/driver/driver.js';
 import { RegistryStore } from '../storage/registry-store.js';
 import { registerBase } from './base.js';
@@ -32,11 +35,14 @@ export interface AppDeps {
   health?: HealthStatus;
   /** storage.cache.blobdescriptor, built with the coordination layer (coord/factory.ts) */
   descriptors?: DescriptorCache;
+  /** The fleet's coordination layer (coord/factory.ts): the mirror fetches each blob once across it. */
+  coord?: Coordinator;
 }
 
 export interface RegistryApp {
   koa: Koa<RequestState>;
   store: RegistryStore;
+  mirror?: Mirror;
 }
 
 export function createApp(config: Config, deps: AppDeps): RegistryApp {
@@ -50,7 +56,10 @@ export function createApp(config: Config, deps: AppDeps): RegistryApp {
       skipBlobChecks: config.validation.disabled,
     },
   });
-  const services: Services = { config, store, logger: deps.logger, ...(deps.access && { access: deps.access }) };
+  const mirror = config.proxy
+    ? new Mirror(config.proxy, { store, coord: deps.coord ?? new LocalCoordinator(deps.logger), logger: deps.logger, ...(deps.metrics && { metrics: deps.metrics }) })
+    : undefined;
+  const services: Services = { config, store, logger: deps.logger, ...(deps.access && { access: deps.access }), ...(mirror && { mirror }) };
   const routes = routePatterns(config.http.prefix);
   const router = new Router<RequestState>();
   registerBase(router, services, routes);
@@ -68,6 +77,7 @@ export function createApp(config: Config, deps: AppDeps): RegistryApp {
   koa.use(renderErrors);
   const health = deps.health;
   if (health) koa.use(refuseWhenUnhealthy(health));
+  if (mirror) koa.use(mirror.routing(routes, config.http.prefix));
   koa.use(router.routes());
   koa.use(
     router.allowedMethods({
@@ -81,5 +91,5 @@ export function createApp(config: Config, deps: AppDeps): RegistryApp {
   koa.on('error', (err: unknown, ctx?: Koa.ParameterizedContext<RequestState>) => {
     (ctx?.state.log ?? deps.logger).error({ err }, 'request failed before its error could be rendered');
   });
-  return { koa, store };
+  return { koa, store, ...(mirror && { mirror }) };
 }

@@ -11,6 +11,10 @@ import { captures, type routePatterns } from './routes.js';
 /** What a blob answer carries that an error answer must not (a proxy would cache the error for a year). */
 const BLOB_HEADERS = ['Docker-Content-Digest', 'ETag', 'Accept-Ranges', 'Cache-Control', 'Content-Range'];
 
+function blobHeaders(digest: Digest): Record<string, string> {
+  return { 'Docker-Content-Digest': formatDigest(digest), ETag: `"${formatDigest(digest)}"`, 'Accept-Ranges': 'bytes', 'Cache-Control': 'max-age=31536000' };
+}
+
 export function registerBlobs(router: Router<RequestState>, services: Services, routes: ReturnType<typeof routePatterns>): void {
   const { store } = services;
   const redirect = !services.config.storage.redirect.disable;
@@ -19,9 +23,10 @@ export function registerBlobs(router: Router<RequestState>, services: Services, 
     const { name, second } = captures(ctx);
     const digest = checkDigest(second);
     await authorize(ctx, services, [repositoryAccess(name, 'pull')]);
+    if (await services.mirror?.serveBlob(ctx, name, digest, blobHeaders(digest))) return;
     const size = await store.layers.stat(name, digest);
     const etag = `"${formatDigest(digest)}"`;
-    ctx.set({ 'Docker-Content-Digest': formatDigest(digest), ETag: etag, 'Accept-Ranges': 'bytes', 'Cache-Control': 'max-age=31536000' });
+    ctx.set(blobHeaders(digest));
     if (ctx.get('if-none-match') === etag) {
       ctx.status = 304;
       return;

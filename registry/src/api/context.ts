@@ -3,6 +3,7 @@ import type { ParameterizedContext } from 'koa';
 import type { AccessController } from '../auth/controller.js';
 import type { Config } from '../config/types.js';
 import type { Logger } from '../log.js';
+import type { Mirror } from '../proxy/mirror.js';
 import type { RegistryStore } from '../storage/registry-store.js';
 
 export interface RequestState {
@@ -19,4 +20,6 @@ export interface Services {
   store: RegistryStore;
   logger: Logger;
   access?: AccessController;
+  /** The pull-through cache, when config.proxy is set. */
+  mirror?: Mirror;
 }

@@ -1,7 +1,8 @@
 // /v2/<name>/manifests/<reference>: GET, HEAD, PUT, DELETE by tag or digest.
 import type Router from '@koa/router';
 import { RegistryError } from '../errcode.js';
-import { formatDigest, type Digest } from '../storage/digest.js';
+import type { ManifestSource } from '../proxy/manifests.js';
+import { formatDigest } from '../storage/digest.js';
 import { isIndexType, MEDIA_TYPES, readStoredManifest } from '../storage/manifest.js';
 import type { StoredManifest } from '../storage/manifests.js';
 import { lookupReference, parseReference } from '../storage/reference.js';
@@ -13,7 +14,7 @@ import { captures, type routePatterns } from './routes.js';
 import { locationUrl } from './urls.js';
 
 /** The OCI spec asks registries to accept manifests of at least 4 MiB; distribution's limit is the same. */
-const MANIFEST_LIMIT = 4 * 1024 * 1024;
+export const MANIFEST_LIMIT = 4 * 1024 * 1024;
 
 function accepted(ctx: Context): Set<string> | undefined {
   const header = ctx.get('accept');
@@ -27,12 +28,12 @@ function accepted(ctx: Context): Set<string> | undefined {
  * fetched by tag by a client that accepts no list type is replaced by its linux/amd64 image. A request without
  * Accept, or with a match-all Accept, gets what is stored.
  */
-async function negotiate(ctx: Context, services: Services, name: string, stored: StoredManifest, byTag: boolean): Promise<StoredManifest> {
+async function negotiate(ctx: Context, source: ManifestSource, stored: StoredManifest, byTag: boolean): Promise<StoredManifest> {
   const accepts = accepted(ctx);
   if (!accepts || accepts.has(stored.mediaType)) return stored;
   if (isIndexType(stored.mediaType) && byTag && !accepts.has(MEDIA_TYPES.dockerList) && !accepts.has(MEDIA_TYPES.ociIndex)) {
     const child = readStoredManifest(stored.content)?.manifests.find((d) => d.platform?.architecture === 'amd64' && d.platform?.os === 'linux');
-    if (child) return negotiate(ctx, services, name, await services.store.manifests.get(name, child.digest), false);
+    if (child) return negotiate(ctx, source, await source.get(child.digest), false);
   }
   if (stored.mediaType === MEDIA_TYPES.ociManifest || stored.mediaType === MEDIA_TYPES.ociIndex) {
     throw new RegistryError(
@@ -55,17 +56,23 @@ function setManifestHeaders(ctx: Context, manifest: StoredManifest): void {
 export function registerManifests(router: Router<RequestState>, services: Services, routes: ReturnType<typeof routePatterns>): void {
   const { store } = services;
 
-  async function resolve(name: string, reference: string): Promise<{ digest: Digest; byTag: boolean }> {
-    const ref = lookupReference(reference);
-    if (ref.digest) return { digest: ref.digest, byTag: false };
-    return { digest: await store.tags.resolve(name, ref.tag), byTag: true };
+  function stored(name: string): ManifestSource {
+    return {
+      async resolve(reference) {
+        const ref = lookupReference(reference);
+        if (ref.digest) return { digest: ref.digest, byTag: false };
+        return { digest: await store.tags.resolve(name, ref.tag), byTag: true };
+      },
+      get: (digest) => store.manifests.get(name, digest),
+    };
   }
 
   async function read(ctx: Context): Promise<void> {
     const { name, second } = captures(ctx);
     await authorize(ctx, services, [repositoryAccess(name, 'pull')]);
-    const { digest, byTag } = await resolve(name, second);
-    const manifest = await negotiate(ctx, services, name, await store.manifests.get(name, digest), byTag);
+    const source = services.mirror?.manifests(ctx, name) ?? stored(name);
+    const { digest, byTag } = await source.resolve(second);
+    const manifest = await negotiate(ctx, source, await source.get(digest), byTag);
     setManifestHeaders(ctx, manifest);
     if (ctx.get('if-none-match') === `"${formatDigest(manifest.digest)}"`) {
       ctx.status = 304;

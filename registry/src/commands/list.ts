@@ -1,5 +1,6 @@
 // registry list [--json] [<repo>] <config.yml>: tags, digests, media types, platforms and sizes, read offline from
-// the storage the config names, so an SA can pick what to DELETE before running garbage-collect.
+// the storage the config names, so an SA can pick what to DELETE before running garbage-collect. Repositories the
+// mirror filled are marked "(mirror)" (JSON: "mirrored": true).
 import { listRegistry, UnknownRepositoryError, type TagListing } from '../gc/list.js';
 import { withStorage } from '../gc/offline.js';
 import { parseCommandArgs } from './args.js';
@@ -46,7 +47,10 @@ export const list: Command = {
         process.stdout.write(`${JSON.stringify(listings, null, 2)}\n`);
         return 0;
       }
-      const rows = listings.flatMap((l) => (l.tags.length > 0 ? l.tags.map((t) => row(l.repository, t)) : [[l.repository, '(no tags)', '', '', '', '']]));
+      const rows = listings.flatMap((l) => {
+        const repository = l.mirrored ? `${l.repository} (mirror)` : l.repository;
+        return l.tags.length > 0 ? l.tags.map((t) => row(repository, t)) : [[repository, '(no tags)', '', '', '', '']];
+      });
       process.stdout.write(formatTable(['REPOSITORY', 'TAG', 'DIGEST', 'TYPE', 'SIZE', 'PLATFORMS'], rows));
       return 0;
     });

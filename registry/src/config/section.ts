@@ -246,6 +246,23 @@ export class Section {
     return result;
   }
 
+  /** Reads each mapping of the list at key with `read`, reporting its unknown keys; an absent list reads as empty. */
+  sectionList<T>(key: string, read: (section: Section) => T): T[] {
+    const node = this.get(key);
+    if (node === undefined) return [];
+    if (node.kind !== 'seq') return this.wrongType(key, node, 'a list of mappings') ?? [];
+    return node.items.flatMap((item, i) => {
+      if (item.kind !== 'map') {
+        this.error(`${key}[${i}]`, `expected a mapping, got ${describeValue(item)}`, item.origin);
+        return [];
+      }
+      const child = new Section(this.problems, `${this.keyPath(key)}[${i}]`, item, item.origin, this.lenient);
+      const result = read(child);
+      child.finish();
+      return [result];
+    });
+  }
+
   /** The entries of a free-form mapping (headers, log fields), every key accepted. */
   entries(): Array<[string, ConfigNode]> {
     return this.keys().flatMap((key) => {

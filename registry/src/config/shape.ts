@@ -2,7 +2,7 @@
 // masked) and for rendering a file that both this registry and distribution read to the same settings.
 import { stringify } from 'yaml';
 import { formatDuration } from './duration.js';
-import type { AuthConfig, Config, StorageDriverConfig } from './types.js';
+import type { AuthConfig, Config, ProxyConfig, StorageDriverConfig, UpstreamConfig } from './types.js';
 
 type Shape = { [key: string]: unknown };
 
@@ -25,6 +25,18 @@ function driverShape(driver: StorageDriverConfig): Shape {
 function authShape(auth: AuthConfig): Shape {
   const { type, ...params } = auth;
   return { [type]: params };
+}
+
+function upstreamShape(upstream: UpstreamConfig): Shape {
+  const { prefix: _derived, ttl, ...keys } = upstream;
+  return { ...keys, ttl: formatDuration(ttl) };
+}
+
+function proxyShape(proxy: ProxyConfig): Shape {
+  return {
+    ...(proxy.remote && upstreamShape(proxy.remote)),
+    ...(proxy.upstreams.length > 0 && { upstreams: proxy.upstreams.map(upstreamShape) }),
+  };
 }
 
 export function toDistributionShape(config: Config): Shape {
@@ -52,6 +64,7 @@ export function toDistributionShape(config: Config): Shape {
     const { dialtimeout, readtimeout, writetimeout, ...redis } = config.redis;
     shape.redis = { ...redis, dialtimeout: formatDuration(dialtimeout), readtimeout: formatDuration(readtimeout), writetimeout: formatDuration(writetimeout) };
   }
+  if (config.proxy !== undefined) shape.proxy = proxyShape(config.proxy);
   return shape;
 }
 
@@ -69,6 +82,9 @@ export function maskSecrets(config: Config): unknown {
   maskIn(storage.s3, ['accesskey', 'secretkey']);
   maskIn(storage.oss, ['accesskeyid', 'accesskeysecret']);
   maskIn(shape.redis, ['password']);
+  const proxy = shape.proxy as Shape | undefined;
+  maskIn(proxy, ['password']);
+  for (const upstream of (proxy?.upstreams as unknown[] | undefined) ?? []) maskIn(upstream, ['password']);
   return shape;
 }
 

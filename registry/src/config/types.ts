@@ -144,12 +144,40 @@ export interface RedisConfig {
   tls: { enabled: boolean };
 }
 
+/** One registry this one mirrors (docs/mirror.md). */
+export interface UpstreamConfig {
+  /**
+   * The registry's name as clients call it (docker.io, quay.io, host:port): requests with `?ns=<namespace>` and
+   * repositories under `<prefix>/` mirror it. Undefined for distribution's single `remoteurl`, which mirrors every
+   * repository no namespace claims.
+   */
+  namespace?: string;
+  /** The repository-name prefix its content is stored under: the namespace, with ":" written as "_". */
+  prefix?: string;
+  /** Base URL of its API, without a trailing "/" (e.g. https://registry-1.docker.io). */
+  remoteurl: string;
+  username?: string;
+  password?: string;
+  /** milliseconds of disuse after which mirrored content becomes collectable; 0 keeps it for ever */
+  ttl: number;
+  /** PEM file of the CAs its https certificate is checked against, instead of the system's */
+  cabundle?: string;
+}
+
+export interface ProxyConfig {
+  /** distribution's `proxy.remoteurl` (with username, password, ttl), when set. */
+  remote?: UpstreamConfig;
+  /** `proxy.upstreams`, by namespace. */
+  upstreams: UpstreamConfig[];
+}
+
 export interface Config {
   version: '0.1';
   log: LogConfig;
   storage: StorageConfig;
   auth?: AuthConfig;
   redis?: RedisConfig;
+  proxy?: ProxyConfig;
   http: HttpConfig;
   health: HealthConfig;
   validation: {

@@ -2,6 +2,7 @@
 import type { Config, HealthConfig, HttpConfig, LogConfig, LogLevel } from './types.js';
 import { readAuth } from './auth.js';
 import { bounded, describeText, describeValue, Section, type Problems } from './section.js';
+import { readProxy } from './proxy.js';
 import { readRedis } from './redis.js';
 import { readStorage } from './storage.js';
 import { checked, headerValueProblem } from './header-value.js';
@@ -13,7 +14,6 @@ const FORMATTERS = ['text', 'json', 'logstash'] as const;
 /** Top-level sections distribution has and this registry does not implement. */
 const UNSUPPORTED: Record<string, string> = {
   notifications: 'no events are sent',
-  proxy: 'this registry is not a pull-through cache',
   middleware: 'ignored',
   reporting: 'ignored',
   policy: 'ignored',
@@ -32,6 +32,7 @@ export const TOP_LEVEL_KEYS: readonly string[] = [
   'validation',
   'compatibility',
   'redis',
+  'proxy',
   ...Object.keys(UNSUPPORTED),
 ];
 
@@ -219,6 +220,8 @@ export function validate(root: MapNode, problems: Problems): Config {
   if (auth !== undefined) config.auth = auth;
   const redis = readRedis(top);
   if (redis !== undefined) config.redis = redis;
+  const proxy = readProxy(top);
+  if (proxy !== undefined) config.proxy = proxy;
   if (config.storage.cache.blobdescriptor === 'redis' && redis === undefined) {
     top.error('storage', 'storage.cache.blobdescriptor is redis, but there is no redis section: add redis.addr (e.g. 127.0.0.1:6379) or use inmemory', top.originOf('storage'));
   }

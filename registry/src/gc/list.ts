@@ -2,6 +2,7 @@
 // size of what they point at, so an SA can choose digests to DELETE before collecting. Reads only tagged
 // manifests and their children; sizes come from the manifests' descriptors, so no blob is read.
 import { Catalog } from '../storage/catalog.js';
+import { isMirrored } from '../proxy/usage.js';
 import { formatDigest, type Digest } from '../storage/digest.js';
 import { isNotFound, type StorageDriver } from '../storage/driver/driver.js';
 import { paths } from '../storage/paths.js';
@@ -24,6 +25,8 @@ export interface TagListing {
 
 export interface RepositoryListing {
   repository: string;
+  /** Filled by the pull-through cache (proxy), with content its ttl may expire. */
+  mirrored?: true;
   tags: TagListing[];
 }
 
@@ -83,7 +86,7 @@ async function describeTag(driver: StorageDriver, name: string, tag: string, dig
 async function listRepository(driver: StorageDriver, name: string): Promise<RepositoryListing> {
   const tags: TagListing[] = [];
   for (const [tag, digest] of await new TagStore(driver).all(name)) tags.push(await describeTag(driver, name, tag, digest));
-  return { repository: name, tags };
+  return { repository: name, ...((await isMirrored(driver, name)) && { mirrored: true }), tags };
 }
 
 /** Every repository, or only `only` (UnknownRepositoryError when storage has no such repository). */

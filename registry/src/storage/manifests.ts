@@ -65,9 +65,16 @@ export class ManifestStore {
 
   /**
    * Validates and stores a manifest. `expected` is the digest named in the URL, if the push was by digest.
-   * Returns the stored digest and the parsed manifest.
+   * Returns the stored digest and the parsed manifest. A mirror stores manifests without the blobs and children
+   * they reference, which it fetches when they are asked for (`checkReferences: false`).
    */
-  async put(name: string, content: Buffer, contentType: string | undefined, expected?: Digest): Promise<{ digest: Digest; manifest: Manifest }> {
+  async put(
+    name: string,
+    content: Buffer,
+    contentType: string | undefined,
+    expected?: Digest,
+    { checkReferences = true }: { checkReferences?: boolean } = {},
+  ): Promise<{ digest: Digest; manifest: Manifest }> {
     const manifest = parseManifest(content, contentType);
     const digest = digestOf(content, expected?.algorithm ?? 'sha256');
     if (expected && !sameDigest(expected, digest)) {
@@ -76,7 +83,7 @@ export class ManifestStore {
         actual: formatDigest(digest),
       });
     }
-    if (!this.options.skipBlobChecks) await this.verifyReferences(name, manifest);
+    if (checkReferences && !this.options.skipBlobChecks) await this.verifyReferences(name, manifest);
     await this.blobs.putSmall(digest, content);
     await writeLink(this.driver, paths.revisionLink(name, digest), digest);
     if (manifest.subject) await writeLink(this.driver, paths.referrerLink(name, manifest.subject.digest, digest), digest);

@@ -23,11 +23,14 @@
 // │   └── work/<collection>/
 // │       ├── intents/<writer>-<seq>                         digests a writer is about to reference
 // │       └── tombstones/<algorithm>/<hex>                   a digest the collection is deleting right now
-// └── _coord/                                                (ours) the coordination layer's storage backend
-//     ├── leases/<name>/<holder>                             one process's claim on a lease: its ttl in ms,
-//     │                                                      renewed by rewriting (the modification time counts)
-//     ├── events/<time>-<group>-<seq>                        one batch of published keys, kept a few minutes
-//     └── jobs/<name>                                        when a once-per-fleet job last ran, and its result
+// ├── _coord/                                                (ours) the coordination layer's storage backend
+// │   ├── leases/<name>/<holder>                             one process's claim on a lease: its ttl in ms,
+// │   │                                                      renewed by rewriting (the modification time counts)
+// │   ├── events/<time>-<group>-<seq>                        one batch of published keys, kept a few minutes
+// │   └── jobs/<name>                                        when a once-per-fleet job last ran, and its result
+// └── _mirror/<name>/                                        (ours) a repository the pull-through cache filled
+//     ├── _tags/<tag>                                        the upstream it came from; the modification time
+//     └── _revisions/<algorithm>/<hex>                       is the last pull, from which proxy.ttl counts
 //
 // A link file holds a digest ("sha256:<hex>") and nothing else. The referrers index is an addition of this
 // registry: distribution ignores it, and a referrer pushed through distribution is simply not listed.
@@ -140,6 +143,22 @@ export const paths = {
   },
   jobRecord(name: string): string {
     return `${V2}/_coord/jobs/${name}`;
+  },
+  mirrorRoot: `${V2}/_mirror`,
+  mirrorRepository(name: string): string {
+    return `${V2}/_mirror/${name}`;
+  },
+  mirrorTagsRoot(name: string): string {
+    return `${this.mirrorRepository(name)}/_tags`;
+  },
+  mirrorTagUse(name: string, tag: string): string {
+    return `${this.mirrorTagsRoot(name)}/${tag}`;
+  },
+  mirrorRevisionsRoot(name: string): string {
+    return `${this.mirrorRepository(name)}/_revisions`;
+  },
+  mirrorRevisionUse(name: string, d: Digest): string {
+    return `${this.mirrorRevisionsRoot(name)}/${d.algorithm}/${d.hex}`;
   },
   migrateRoot: `${V2}/_migrate`,
   migrateStaging(d: Digest): string {

@@ -167,12 +167,12 @@ describe('config: defaults', () => {
       MINIMAL.trim(),
       'middleware: {registry: [{name: foo}]}',
       'notifications: {endpoints: [{name: hook, url: "http://127.0.0.1/"}]}',
-      'proxy: {remoteurl: "https://registry-1.docker.io"}',
+      'reporting: {newrelic: {name: registry}}',
       'compatibility: {schema1: {enabled: true}}',
     ].join('\n');
     const { warnings } = load(text);
     expect(warnings).to.have.length(3);
-    for (const key of ['middleware', 'notifications', 'proxy']) {
+    for (const key of ['middleware', 'notifications', 'reporting']) {
       expect(warnings.some((w) => w.startsWith(`${key}: not supported by this registry`))).to.equal(true, `${key} in ${warnings.join('\n')}`);
     }
   });
