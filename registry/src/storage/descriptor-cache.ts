@@ -65,6 +65,12 @@ export class RedisDescriptorCache extends MemoryDescriptorCache {
     private readonly redis: Redis,
   ) {
     super(coord);
+    // Redis is back (possibly empty): stop skipping it, and forget what was learnt meanwhile, or those entries, kept
+    // here only, would never reach Redis for the other replicas.
+    redis.on('ready', () => {
+      this.skipUntil = 0;
+      this.local.clear();
+    });
   }
 
   private async shared<T>(command: () => Promise<T>): Promise<T | undefined> {
