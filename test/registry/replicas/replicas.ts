@@ -25,17 +25,21 @@ export function sharedStorage(dir: string, setup: ReplicaSetup): Record<string, 
   };
 }
 
-/** Replicas a and b, started one after the other (their configs are dir/replica-a.yml and dir/replica-b.yml). */
-export async function startReplicas(dir: string, setup: ReplicaSetup): Promise<RegistryProcess[]> {
-  const options = {
+/** One more replica of the setup, its config at dir/<name>.yml. */
+export function startReplica(dir: string, name: string, setup: ReplicaSetup): Promise<RegistryProcess> {
+  return startRegistryProcess(dir, name, {
     storage: sharedStorage(dir, setup),
     secret: SECRET,
     ...(setup.redis !== undefined && { sections: { redis: { addr: setup.redis } } }),
     ...(setup.debug !== undefined && { debug: setup.debug }),
-  };
-  const a = await startRegistryProcess(dir, 'replica-a', options);
+  });
+}
+
+/** Replicas a and b, started one after the other (their configs are dir/replica-a.yml and dir/replica-b.yml). */
+export async function startReplicas(dir: string, setup: ReplicaSetup): Promise<RegistryProcess[]> {
+  const a = await startReplica(dir, 'replica-a', setup);
   try {
-    return [a, await startRegistryProcess(dir, 'replica-b', options)];
+    return [a, await startReplica(dir, 'replica-b', setup)];
   } catch (err) {
     await a.proc.stop();
     throw err;

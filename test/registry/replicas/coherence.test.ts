@@ -1,0 +1,98 @@
+// Two replicas (`registry serve` processes sharing one storage and http.secret), their caches warmed through both:
+// what is deleted through A, or swept by `registry garbage-collect`, is gone through B at once, without a restart,
+// and a re-push through B after the collection uploads what is missing instead of trusting a stale "exists"
+// (distribution #4702). Run with Redis (blobdescriptor: redis) and without it (inmemory), on disk and on S3.
+import { expect } from 'chai';
+import { rm } from 'node:fs/promises';
+import { makeTempDir, startS3rver, stopAll, type S3Server } from '../../helpers/processes.js';
+import { startRedis, type RedisServer } from '../../helpers/redis.js';
+import { runRegistry } from '../../helpers/registry-cli.js';
+import type { RegistryProcess } from '../../helpers/registry-serve.js';
+import { s3Storage } from '../../helpers/s3-registry.js';
+import { blobsOf, expectGone, expectPulls, imageOf, push } from './images.js';
+import { startReplica, startReplicas, type ReplicaSetup } from './replicas.js';
+
+interface Variant {
+  label: string;
+  redis: boolean;
+  s3: boolean;
+}
+
+const VARIANTS: Variant[] = [
+  { label: 'on disk, with Redis', redis: true, s3: false },
+  { label: 'on disk, without Redis', redis: false, s3: false },
+  { label: 'on S3, without Redis', redis: false, s3: true },
+];
+
+for (const variant of VARIANTS) {
+  describe(`replicas: coherence across two replicas ${variant.label}`, function () {
+    this.timeout(120_000);
+    let tmp: string;
+    let redis: RedisServer | undefined;
+    let s3: S3Server | undefined;
+    let a: RegistryProcess;
+    let b: RegistryProcess;
+    let setup: ReplicaSetup;
+
+    before(async () => {
+      tmp = await makeTempDir('replicas-coherence');
+      if (variant.redis) redis = await startRedis();
+      if (variant.s3) s3 = await startS3rver();
+      setup = {
+        storage: s3 ? { s3: s3Storage(s3, false).s3 } : 'filesystem',
+        blobdescriptor: redis ? 'redis' : 'inmemory',
+        ...(redis && { redis: redis.addr }),
+      };
+      [a, b] = await startReplicas(tmp, setup);
+    });
+    after(async () => {
+      await a?.proc.stop();
+      await b?.proc.stop();
+      await redis?.stop();
+      await s3?.stop();
+      await stopAll();
+      await rm(tmp, { recursive: true, force: true });
+    });
+
+    it('a manifest and a blob deleted through A answer 404 through B at once', async () => {
+      const image = imageOf('coherence/deleted', 'v1');
+      await push(a.url, image);
+      for (const r of [a, b]) await expectPulls(r.url, image);
+
+      expect((await fetch(`${a.url}/v2/${image.name}/manifests/${image.digest}`, { method: 'DELETE' })).status).to.equal(202);
+      expect((await fetch(`${a.url}/v2/${image.name}/blobs/${image.layers[0].digest}`, { method: 'DELETE' })).status).to.equal(202);
+      for (const r of [b, a]) {
+        for (const reference of [image.digest, image.tag]) {
+          for (const method of ['HEAD', 'GET']) {
+            expect((await fetch(`${r.url}/v2/${image.name}/manifests/${reference}`, { method })).status, `${method} ${reference} via ${r.url}`).to.equal(404);
+          }
+        }
+        for (const method of ['HEAD', 'GET']) {
+          expect((await fetch(`${r.url}/v2/${image.name}/blobs/${image.layers[0].digest}`, { method })).status, `${method} via ${r.url}`).to.equal(404);
+        }
+      }
+    });
+
+    it('after registry garbage-collect swept a deleted image, neither replica serves it; a re-push through B uploads every blob and pulls through both', async () => {
+      const image = imageOf('coherence/collected', 'v1');
+      await push(a.url, image);
+      for (const r of [a, b]) await expectPulls(r.url, image);
+      expect((await fetch(`${a.url}/v2/${image.name}/manifests/${image.digest}`, { method: 'DELETE' })).status).to.equal(202);
+
+      const gc = await runRegistry(['garbage-collect', '--min-age', '0s', a.configPath]);
+      expect(gc.code, gc.stderr).to.equal(0);
+      for (const digest of [image.digest, ...blobsOf(image).map((blob) => blob.digest)]) expect(gc.stdout).to.include(`deleting blob ${digest}`);
+      for (const r of [b, a]) await expectGone(r.url, image, 'coherence/elsewhere');
+
+      expect(await push(b.url, image)).to.deep.equal({ skipped: [] });
+      for (const r of [a, b]) await expectPulls(r.url, image);
+      // Replicas keep small manifests in memory: one started now proves the storage holds the whole image again.
+      const fresh = await startReplica(tmp, 'replica-c', setup);
+      try {
+        await expectPulls(fresh.url, image);
+      } finally {
+        await fresh.proc.stop();
+      }
+    });
+  });
+}
