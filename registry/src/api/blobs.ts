@@ -19,7 +19,9 @@ export function registerBlobs(router: Router<RequestState>, services: Services, 
     const { name, second } = captures(ctx);
     const digest = checkDigest(second);
     await authorize(ctx, services, [repositoryAccess(name, 'pull')]);
-    const size = await store.layers.stat(name, digest);
+    // A HEAD is how a pusher decides to skip an upload, so storage answers it; a GET may use the cached size, since
+    // reading a blob that is gone fails before the first byte.
+    const size = await store.layers.stat(name, digest, { stored: ctx.method === 'HEAD' });
     const etag = `"${formatDigest(digest)}"`;
     ctx.set({ 'Docker-Content-Digest': formatDigest(digest), ETag: etag, 'Accept-Ranges': 'bytes', 'Cache-Control': 'max-age=31536000' });
     if (ctx.get('if-none-match') === etag) {

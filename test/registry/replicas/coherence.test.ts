@@ -4,8 +4,10 @@
 // (distribution #4702). Run with Redis (blobdescriptor: redis) and without it (inmemory), on disk and on S3.
 import { expect } from 'chai';
 import { rm } from 'node:fs/promises';
-import { makeTempDir, startS3rver, stopAll, type S3Server } from '../../helpers/processes.js';
+import { join } from 'node:path';
+import { distributionGarbageCollect, makeTempDir, startS3rver, stopAll, writeDistributionConfig, type S3Server } from '../../helpers/processes.js';
 import { startRedis, type RedisServer } from '../../helpers/redis.js';
+import { errorOf, OCI_MANIFEST } from '../../helpers/oci.js';
 import { runRegistry } from '../../helpers/registry-cli.js';
 import type { RegistryProcess } from '../../helpers/registry-serve.js';
 import { s3Storage } from '../../helpers/s3-registry.js';
@@ -94,5 +96,35 @@ for (const variant of VARIANTS) {
         await fresh.proc.stop();
       }
     });
+
+    if (!variant.s3) {
+      // distribution 2.8's S3 driver cannot write to s3rver (FIELD-NOTES), so its collector runs on disk only.
+      it("after distribution 2.8's garbage-collect (which leaves _layers links behind) swept an image, no answer says its blobs exist, and a re-push through B uploads them", async () => {
+        const image = imageOf('coherence/distribution', 'v1', 3);
+        await push(a.url, image);
+        for (const r of [a, b]) await expectPulls(r.url, image);
+        expect((await fetch(`${a.url}/v2/${image.name}/manifests/${image.digest}`, { method: 'DELETE' })).status).to.equal(202);
+        const configDir = await makeTempDir('distribution-gc');
+        try {
+          await distributionGarbageCollect(await writeDistributionConfig(configDir, { rootDir: join(tmp, 'data') }));
+        } finally {
+          await rm(configDir, { recursive: true, force: true });
+        }
+
+        // Each check asks about blobs no earlier one did: a replica that finds a blob gone drops it from every cache.
+        const [l0, l1, l2] = image.layers;
+        const mount = await fetch(`${b.url}/v2/coherence/elsewhere/blobs/uploads/?mount=${l2.digest}&from=${image.name}`, { method: 'POST' });
+        expect(mount.status, 'mount').to.equal(202);
+        expect((await fetch(`${b.url}/v2/${image.name}/blobs/${l1.digest}`, { method: 'HEAD' })).status, 'HEAD').to.equal(404);
+        const partial = JSON.stringify({ ...(JSON.parse(image.manifest) as object), layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: l0.digest, size: l0.content.length }] });
+        const early = await fetch(`${b.url}/v2/${image.name}/manifests/partial`, { method: 'PUT', body: partial, headers: { 'content-type': OCI_MANIFEST } });
+        expect(early.status, 'manifest PUT').to.equal(400);
+        expect((await errorOf(early)).errors[0].detail).to.deep.equal({ missing: [image.config.digest, l0.digest].sort() });
+        for (const r of [b, a]) await expectGone(r.url, image, 'coherence/elsewhere');
+
+        expect(await push(b.url, image)).to.deep.equal({ skipped: [] });
+        for (const r of [a, b]) await expectPulls(r.url, image);
+      });
+    }
   });
 }

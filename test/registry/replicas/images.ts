@@ -24,9 +24,9 @@ function blob(content: Buffer): Blob {
 }
 
 /** The same name and tag always give the same bytes, so an image can be pushed again exactly as it was. */
-export function imageOf(name: string, tag: string): Image {
+export function imageOf(name: string, tag: string, layerCount = 2): Image {
   const config = blob(Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers' }, name, tag })));
-  const layers = [0, 1].map((i) => blob(pseudoRandomBytes(`${name}:${tag}/${i}`, 96 * 1024 + i)));
+  const layers = Array.from({ length: layerCount }, (_, i) => blob(pseudoRandomBytes(`${name}:${tag}/${i}`, 96 * 1024 + i)));
   const manifest = JSON.stringify({
     schemaVersion: 2,
     mediaType: OCI_MANIFEST,
