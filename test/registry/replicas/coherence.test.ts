@@ -3,7 +3,9 @@
 // and a re-push through B after the collection uploads what is missing instead of trusting a stale "exists"
 // (distribution #4702). Run with Redis (blobdescriptor: redis) and without it (inmemory), on disk and on S3.
 import { expect } from 'chai';
+import { Redis } from 'ioredis';
 import { rm } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import { distributionGarbageCollect, makeTempDir, startS3rver, stopAll, writeDistributionConfig, type S3Server } from '../../helpers/processes.js';
 import { startRedis, type RedisServer } from '../../helpers/redis.js';
@@ -12,7 +14,9 @@ import { runRegistry } from '../../helpers/registry-cli.js';
 import type { RegistryProcess } from '../../helpers/registry-serve.js';
 import { s3Storage } from '../../helpers/s3-registry.js';
 import { blobsOf, expectGone, expectPulls, imageOf, push } from './images.js';
-import { startReplica, startReplicas, type ReplicaSetup } from './replicas.js';
+import { BLOB_GONE_TOPIC } from '../../../registry/src/storage/descriptor-cache.js';
+import { fleetOf } from '../coord/fleet.js';
+import { sharedStorage, startReplica, startReplicas, type ReplicaSetup } from './replicas.js';
 
 interface Variant {
   label: string;
@@ -25,6 +29,24 @@ const VARIANTS: Variant[] = [
   { label: 'on disk, without Redis', redis: false, s3: false },
   { label: 'on S3, without Redis', redis: false, s3: true },
 ];
+
+async function eventually(check: () => boolean, what: () => string): Promise<void> {
+  for (let i = 0; !check(); i++) {
+    if (i === 100) throw new Error(`not within 5 s: ${what()}`);
+    await sleep(50);
+  }
+}
+
+/** The swept digests Redis still holds a size for. */
+async function cachedSizes(redis: RedisServer, digests: string[]): Promise<string[]> {
+  const client = new Redis(redis.port, '127.0.0.1');
+  try {
+    const sizes = await client.mget(...digests.map((d) => `registry:blobs:${d}`));
+    return digests.filter((_, i) => sizes[i] !== null);
+  } finally {
+    client.disconnect();
+  }
+}
 
 for (const variant of VARIANTS) {
   describe(`replicas: coherence across two replicas ${variant.label}`, function () {
@@ -75,15 +97,26 @@ for (const variant of VARIANTS) {
       }
     });
 
-    it('after registry garbage-collect swept a deleted image, neither replica serves it; a re-push through B uploads every blob and pulls through both', async () => {
+    it('after registry garbage-collect swept a deleted image and told the fleet, neither replica serves it; a re-push through B uploads every blob and pulls through both', async () => {
       const image = imageOf('coherence/collected', 'v1');
       await push(a.url, image);
       for (const r of [a, b]) await expectPulls(r.url, image);
       expect((await fetch(`${a.url}/v2/${image.name}/manifests/${image.digest}`, { method: 'DELETE' })).status).to.equal(202);
 
-      const gc = await runRegistry(['garbage-collect', '--min-age', '0s', a.configPath]);
-      expect(gc.code, gc.stderr).to.equal(0);
-      for (const digest of [image.digest, ...blobsOf(image).map((blob) => blob.digest)]) expect(gc.stdout).to.include(`deleting blob ${digest}`);
+      // A process of the fleet listening on blob-gone, as every replica's descriptor cache does.
+      const fleet = fleetOf({ storage: sharedStorage(tmp, setup), ...(redis && { redis: { addr: redis.addr } }) });
+      const heard = new Set<string>();
+      (await fleet.join()).coord.subscribe(BLOB_GONE_TOPIC, { keys: (digests) => digests.forEach((d) => heard.add(d)), reset: () => undefined });
+      const swept = [image.digest, ...blobsOf(image).map((blob) => blob.digest)];
+      try {
+        const gc = await runRegistry(['garbage-collect', '--min-age', '0s', a.configPath]);
+        expect(gc.code, gc.stderr).to.equal(0);
+        for (const digest of swept) expect(gc.stdout).to.include(`deleting blob ${digest}`);
+        await eventually(() => swept.every((d) => heard.has(d)), () => `blob-gone for ${swept.filter((d) => !heard.has(d)).join(', ')}`);
+      } finally {
+        await fleet.close();
+      }
+      if (redis) expect(await cachedSizes(redis, swept)).to.deep.equal([]);
       for (const r of [b, a]) await expectGone(r.url, image, 'coherence/elsewhere');
 
       expect(await push(b.url, image)).to.deep.equal({ skipped: [] });
