@@ -46,6 +46,9 @@ export function haproxyConfig(listen: number, stats: number, replicas: Replica[]
     '  default_backend replicas',
     'backend replicas',
     '  balance roundrobin',
+    // A request that cannot reach its replica (dead, not yet marked DOWN) is sent to another one.
+    '  retries 2',
+    '  option redispatch 1',
     '  option httpchk GET /debug/health',
     '  http-check expect status 200',
     '  default-server inter 500ms fall 2 rise 1',

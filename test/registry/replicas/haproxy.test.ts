@@ -4,6 +4,7 @@
 import { expect } from 'chai';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { pseudoRandomBytes } from '../../helpers/content.js';
 import { startHAProxy, type HAProxy } from '../../helpers/haproxy.js';
 import { buildOciImage, podmanArgs, skopeo, type BuiltImage } from '../../helpers/images.js';
@@ -105,5 +106,24 @@ describe('replicas: haproxy in front of two registry processes sharing a directo
       expect(seen.Layers, r.url).to.deep.equal(image.manifest.layers.map((l) => l.digest));
     }
     for (const [i, entries] of (await served('/haproxy/copy/')).entries()) expect(entries, `replica ${i}`).to.not.be.empty;
+  });
+
+  it('a replica killed in the middle of the traffic is taken out of rotation; every request still gets its answer through the other', async () => {
+    const manifest = `${lb.url}/v2/haproxy/app/manifests/v1`;
+    const pull = async () => {
+      const res = await fetch(manifest, { headers: { accept: 'application/vnd.oci.image.manifest.v1+json' } });
+      expect(res.status).to.equal(200);
+      expect(sha256(Buffer.from(await res.arrayBuffer()))).to.equal(image.digest);
+    };
+    await pull();
+    const [, victim] = replicas;
+    process.kill(victim.proc.pid, 'SIGKILL');
+    await victim.proc.exited;
+    for (let i = 0; i < 10; i++) await pull();
+    for (let i = 0; (await lb.states()).r1 !== 'DOWN'; i++) {
+      if (i === 100) throw new Error(`haproxy never marked the dead replica DOWN: ${JSON.stringify(await lb.states())}`);
+      await sleep(50);
+    }
+    for (let i = 0; i < 10; i++) await pull();
   });
 });
