@@ -1,7 +1,9 @@
-// Debian's haproxy on 127.0.0.1 in front of registry replicas: round robin per request, each replica health-checked
-// on its debug server's /debug/health, and a stats page that says which replicas are up. Stopped by PID.
-import { writeFile } from 'node:fs/promises';
+// Debian's haproxy on 127.0.0.1 in front of registry replicas, with the configuration docs/deployment.md gives
+// operators (round robin per request, redispatch, checks on each replica's /debug/health, a stats page that says
+// which replicas are up), moved to loopback ports. Stopped by PID.
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fencedBlocks, REPO_ROOT } from '../docs/markdown.js';
 import { freePort, withPortRetry } from './ports.js';
 import { makeTempDir, startProcess, type ManagedProcess } from './spawn.js';
 import { toolPath } from './tools.js';
@@ -30,35 +32,39 @@ function port(url: string): string {
   return new URL(url).port;
 }
 
-/** The config an operator would write (docs/deployment.md shows the same), on loopback ports. */
-export function haproxyConfig(listen: number, stats: number, replicas: Replica[]): string {
-  return [
-    'global',
-    '  maxconn 1024',
-    'defaults',
-    '  mode http',
-    '  timeout connect 5s',
-    // Blobs stream for as long as they take; an upload chunk may sit in a client's buffer for a while.
-    '  timeout client 10m',
-    '  timeout server 10m',
-    'frontend registry',
-    `  bind 127.0.0.1:${listen}`,
-    '  default_backend replicas',
-    'backend replicas',
-    '  balance roundrobin',
-    // A request that cannot reach its replica (dead, not yet marked DOWN) is sent to another one.
-    '  retries 2',
-    '  option redispatch 1',
-    '  option httpchk GET /debug/health',
-    '  http-check expect status 200',
-    '  default-server inter 500ms fall 2 rise 1',
-    ...replicas.map((r, i) => `  server r${i} 127.0.0.1:${port(r.url)} check port ${port(r.debugUrl)}`),
-    'frontend stats',
-    `  bind 127.0.0.1:${stats}`,
-    '  stats enable',
-    '  stats uri /stats',
-    '',
-  ].join('\n');
+/** The haproxy configuration docs/deployment.md gives operators, so the tests run what the doc says. */
+async function deploymentConfig(): Promise<string> {
+  const blocks = fencedBlocks(await readFile(join(REPO_ROOT, 'docs/deployment.md'), 'utf8')).filter((b) => b.lang === 'haproxy');
+  if (blocks.length !== 1) throw new Error(`docs/deployment.md should hold one haproxy block, not ${blocks.length}`);
+  return blocks[0].code;
+}
+
+/**
+ * The doc's configuration on loopback: its registry frontend on `listen`, its stats frontend on `stats`, its server
+ * lines replaced by one per replica, and checks every 500 ms, so a test sees a replica go DOWN in about a second.
+ */
+function localConfig(doc: string, listen: number, stats: number, replicas: Replica[]): string {
+  const binds = [listen, stats];
+  const lines: string[] = [];
+  for (const line of doc.split('\n')) {
+    const indent = /^\s*/.exec(line)?.[0] ?? '';
+    const words = line.trim().split(/\s+/);
+    if (words[0] === 'bind') {
+      const next = binds.shift();
+      if (next === undefined) throw new Error(`more bind lines than the registry and stats frontends: ${line}`);
+      lines.push(`${indent}bind 127.0.0.1:${next}`);
+    } else if (words[0] === 'server') {
+      if (!lines.some((l) => l.trim().startsWith('server '))) {
+        replicas.forEach((r, i) => lines.push(`${indent}server r${i} 127.0.0.1:${port(r.url)} check port ${port(r.debugUrl)}`));
+      }
+    } else if (words[0] === 'default-server') {
+      lines.push(line.replace(/\binter \S+/, 'inter 500ms').replace(/\brise \d+/, 'rise 1'));
+    } else {
+      lines.push(line);
+    }
+  }
+  if (binds.length > 0) throw new Error('the doc\'s haproxy block lacks the registry or the stats frontend');
+  return `${lines.join('\n')}\n`;
 }
 
 async function states(statsUrl: string): Promise<Record<string, string>> {
@@ -80,7 +86,7 @@ export function startHAProxy(replicas: Replica[]): Promise<HAProxy> {
   return withPortRetry(async () => {
     const [listen, stats] = [await freePort(), await freePort()];
     const dir = await makeTempDir('haproxy');
-    const config = haproxyConfig(listen, stats, replicas);
+    const config = localConfig(await deploymentConfig(), listen, stats, replicas);
     const configPath = join(dir, 'haproxy.cfg');
     await writeFile(configPath, config);
     const statsUrl = `http://127.0.0.1:${stats}/stats`;
