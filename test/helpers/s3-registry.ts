@@ -1,11 +1,8 @@
 // Registry processes on S3 (s3rver), as an operator runs them: `registry serve config.yml` with storage.s3.
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { stringify } from 'yaml';
-import { freePort } from './ports.js';
-import { httpReady, startNodeProcess, type ManagedProcess } from './processes.js';
+import { startRegistryProcess, type RegistryProcess } from './registry-serve.js';
 import type { S3Server } from './s3rver.js';
-import { REGISTRY_CLI } from './registry-cli.js';
+
+export type { RegistryProcess } from './registry-serve.js';
 
 
 /** The storage section (distribution's keys) for a bucket on this s3rver. */
@@ -30,23 +27,7 @@ export function s3Storage(s3: Pick<S3Server, 'endpoint' | 'accessKey' | 'secretK
   };
 }
 
-export interface RegistryProcess {
-  url: string;
-  proc: ManagedProcess;
-}
-
 /** Writes dir/<name>.yml and starts `registry serve` on a free port; resolves once GET /v2/ answers 200. */
-export async function startS3RegistryProcess(dir: string, name: string, storage: Record<string, unknown>, secret: string): Promise<RegistryProcess> {
-  const port = await freePort();
-  const configPath = join(dir, `${name}.yml`);
-  const config = {
-    version: 0.1,
-    log: { level: 'info', formatter: 'json' },
-    storage,
-    http: { addr: `127.0.0.1:${port}`, secret },
-  };
-  await writeFile(configPath, stringify(config));
-  const url = `http://127.0.0.1:${port}`;
-  const proc = await startNodeProcess(REGISTRY_CLI, ['serve', configPath], {}, httpReady(`${url}/v2/`, (res) => res.status === 200), { name });
-  return { url, proc };
+export function startS3RegistryProcess(dir: string, name: string, storage: Record<string, unknown>, secret: string): Promise<RegistryProcess> {
+  return startRegistryProcess(dir, name, { storage, secret });
 }

@@ -5,30 +5,32 @@ import { promisify } from 'node:util';
 /** Environment additions for a child: an `undefined` value removes the variable (Node's spawn skips undefined). */
 export type EnvPatch = Record<string, string | undefined>;
 
-// The Debian package that ships each binary, so a missing tool tells the reader what to install.
-const packages = {
-  etcd: 'etcd-server',
-  etcdctl: 'etcd-client',
-  'docker-registry': 'docker-registry',
-  skopeo: 'skopeo',
-  umoci: 'umoci',
-  podman: 'podman',
-  curl: 'curl',
-  'redis-server': 'redis-server',
-  openssl: 'openssl',
-  containerd: 'containerd',
-  ctr: 'containerd',
+// Each binary's Debian package and where it installs it, so a missing tool tells the reader what to install.
+const tools = {
+  etcd: { pkg: 'etcd-server', dir: '/usr/bin' },
+  etcdctl: { pkg: 'etcd-client', dir: '/usr/bin' },
+  'docker-registry': { pkg: 'docker-registry', dir: '/usr/bin' },
+  skopeo: { pkg: 'skopeo', dir: '/usr/bin' },
+  umoci: { pkg: 'umoci', dir: '/usr/bin' },
+  podman: { pkg: 'podman', dir: '/usr/bin' },
+  curl: { pkg: 'curl', dir: '/usr/bin' },
+  'redis-server': { pkg: 'redis-server', dir: '/usr/bin' },
+  haproxy: { pkg: 'haproxy', dir: '/usr/sbin' },
+  openssl: { pkg: 'openssl', dir: '/usr/bin' },
+  containerd: { pkg: 'containerd', dir: '/usr/bin' },
+  ctr: { pkg: 'containerd', dir: '/usr/bin' },
 } as const;
 
-export type Tool = keyof typeof packages;
+export type Tool = keyof typeof tools;
 
 /** Absolute path of a packaged binary; throws naming the apt package when it is not installed. */
 export function toolPath(tool: Tool): string {
-  const path = `/usr/bin/${tool}`;
+  const { pkg, dir } = tools[tool];
+  const path = `${dir}/${tool}`;
   try {
     accessSync(path, constants.X_OK);
   } catch {
-    throw new Error(`${path} is missing: apt-get install -y ${packages[tool]}`);
+    throw new Error(`${path} is missing: apt-get install -y ${pkg}`);
   }
   return path;
 }

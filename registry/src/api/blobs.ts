@@ -24,7 +24,9 @@ export function registerBlobs(router: Router<RequestState>, services: Services, 
     const digest = checkDigest(second);
     await authorize(ctx, services, [repositoryAccess(name, 'pull')]);
     if (await services.mirror?.serveBlob(ctx, name, digest, blobHeaders(digest))) return;
-    const size = await store.layers.stat(name, digest);
+    // A HEAD is how a pusher decides to skip an upload, so storage answers it; a GET may use the cached size, since
+    // reading a blob that is gone fails before the first byte.
+    const size = await store.layers.stat(name, digest, { stored: ctx.method === 'HEAD' });
     const etag = `"${formatDigest(digest)}"`;
     ctx.set(blobHeaders(digest));
     if (ctx.get('if-none-match') === etag) {

@@ -2,6 +2,7 @@
 // Progress goes to stderr, what is (or would be) deleted and the summary to stdout; --quiet keeps only the summary.
 import { formatDuration, parseDuration } from '../config/duration.js';
 import { formatDigest } from '../storage/digest.js';
+import { announceSweptBlobs } from '../coord/swept-blobs.js';
 import { collectGarbage, GcError, type GcEvent, type GcSummary } from '../gc/collect.js';
 import { withStorage } from '../gc/offline.js';
 import { parseCommandArgs } from './args.js';
@@ -124,7 +125,7 @@ export const garbageCollect: Command = {
     const quiet = values.quiet;
     const stderr = (line: string) => process.stderr.write(line);
     const stdout = (line: string) => process.stdout.write(line);
-    return withStorage(positionals[0], USAGE, async (driver, config) => {
+    return withStorage(positionals[0], USAGE, async (driver, config, logger) => {
       if (!quiet && !dryRun && !config.storage.maintenance.readonly.enabled) {
         stderr(
           'note: storage.maintenance.readonly is not enabled in this config: if the registry is taking pushes, a push that reuses ' +
@@ -134,10 +135,12 @@ export const garbageCollect: Command = {
       const progress = new ProgressReporter(quiet ? () => undefined : stderr);
       const items = quiet ? () => undefined : itemReporter(dryRun, stdout);
       let summary: GcSummary;
+      const swept: string[] = [];
       try {
         summary = await collectGarbage(driver, { dryRun, deleteUntagged: values['delete-untagged'], minAgeMs, uploadAgeMs }, (event) => {
           progress.event(event);
           items(event);
+          if (event.kind === 'blob' && !dryRun) swept.push(formatDigest(event.digest));
         });
       } catch (err) {
         progress.flush();
@@ -150,6 +153,11 @@ export const garbageCollect: Command = {
               ? `while sweeping, after deleting ${deleted}`
               : `while deleting abandoned uploads, after deleting ${deleted}`;
         throw new CommandError(`garbage collection failed ${where}: ${err.message}`);
+      } finally {
+        // Also after a failed sweep: whatever it deleted must leave the running registries' caches.
+        await announceSweptBlobs(config, driver, logger, swept).catch((err: unknown) => {
+          stderr(`warning: could not tell the running registries which blobs were swept (${(err as Error).message}); a stale cache entry only makes a read slower\n`);
+        });
       }
       progress.flush();
       stdout(formatSummary(summary, formatDuration(minAgeMs), formatDuration(uploadAgeMs)));

@@ -16,27 +16,39 @@ export class BlobStore {
   ) {}
 
   /**
-   * Size of the blob, or BLOB_UNKNOWN. May come from the descriptor cache: callers decide what a repository may see
-   * by reading its links from storage first.
+   * Size of the blob, or BLOB_UNKNOWN. May come from the descriptor cache, so only for serving the bytes (a read
+   * of a blob gone since fails before its first byte) and behind a repository's link read from storage.
    */
   async stat(digest: Digest): Promise<number> {
+    const cached = await this.cache?.get(formatDigest(digest));
+    return cached ?? this.statStored(digest);
+  }
+
+  /**
+   * Size of the blob as storage has it, or BLOB_UNKNOWN: for answers a client acts on by not sending the blob (HEAD
+   * before a push, a mount, a manifest's references). A repository's link is no proof: distribution 2.8's collector
+   * leaves links to the blobs it sweeps, and a cached size would then say "exists" (distribution #4702).
+   */
+  async statStored(digest: Digest): Promise<number> {
     const key = formatDigest(digest);
-    const cached = await this.cache?.get(key);
-    if (cached !== undefined) return cached;
     try {
       const info = await this.driver.stat(paths.blobData(digest));
       if (info.isDir) throw new RegistryError('BLOB_UNKNOWN', undefined, { digest: key });
       this.cache?.set(key, info.size);
       return info.size;
     } catch (err) {
-      if (isNotFound(err)) throw new RegistryError('BLOB_UNKNOWN', `blob ${key} is not in the registry`, { digest: key });
+      if (isNotFound(err)) {
+        // Tell the fleet only when a cache remembered it: most blobs asked about here were never pushed.
+        if ((await this.cache?.get(key)) !== undefined) await this.cache?.forget([key]);
+        throw new RegistryError('BLOB_UNKNOWN', `blob ${key} is not in the registry`, { digest: key });
+      }
       throw err;
     }
   }
 
   async exists(digest: Digest): Promise<boolean> {
     try {
-      await this.stat(digest);
+      await this.statStored(digest);
       return true;
     } catch (err) {
       if (err instanceof RegistryError) return false;

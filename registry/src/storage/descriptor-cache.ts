@@ -1,7 +1,8 @@
 // storage.cache.blobdescriptor: what the registry remembers of a blob (its size) so that serving it needs no stat.
-// A cached size is only ever used behind a link read from storage (a repository's _layers or revision link), so a
-// stale entry can never make a deleted or collected blob answer 200; entries are dropped everywhere when a blob goes
-// (topic "blob-gone" of the coordination layer), and nothing that writes trusts the cache.
+// A cached size is only ever used behind a link read from storage (a repository's _layers or revision link) and only
+// to serve the bytes, whose read fails before the first byte when the blob is gone; answers that let a client skip
+// sending a blob (HEAD, mount, a manifest's references) and everything that writes ask storage (BlobStore.statStored).
+// Entries are dropped everywhere when a blob goes (topic "blob-gone" of the coordination layer).
 import type { Redis } from 'ioredis';
 import type { Coordinator } from '../coord/coordinator.js';
 import { BoundedMap } from './bounded-map.js';
@@ -65,6 +66,12 @@ export class RedisDescriptorCache extends MemoryDescriptorCache {
     private readonly redis: Redis,
   ) {
     super(coord);
+    // Redis is back (possibly empty): stop skipping it, and forget what was learnt meanwhile, or those entries, kept
+    // here only, would never reach Redis for the other replicas.
+    redis.on('ready', () => {
+      this.skipUntil = 0;
+      this.local.clear();
+    });
   }
 
   private async shared<T>(command: () => Promise<T>): Promise<T | undefined> {

@@ -16,12 +16,15 @@ export class LayerLinks {
     return linkPointsAt(this.driver, paths.layerLink(name, digest), digest);
   }
 
-  /** Size of a blob this repository may serve, or BLOB_UNKNOWN. */
-  async stat(name: string, digest: Digest): Promise<number> {
+  /**
+   * Size of a blob this repository may serve, or BLOB_UNKNOWN. `stored`: asked of storage, never of the descriptor
+   * cache, for an answer a client acts on by not sending the blob (see BlobStore.statStored).
+   */
+  async stat(name: string, digest: Digest, { stored = false } = {}): Promise<number> {
     if (!(await this.linked(name, digest))) {
       throw new RegistryError('BLOB_UNKNOWN', `blob ${formatDigest(digest)} is not in repository ${name}`, { digest: formatDigest(digest) });
     }
-    return this.blobs.stat(digest);
+    return stored ? this.blobs.statStored(digest) : this.blobs.stat(digest);
   }
 
   async link(name: string, digest: Digest): Promise<void> {

@@ -104,7 +104,7 @@ export class ManifestStore {
     await Promise.all(
       blobs.map(async (d) => {
         if (isForeignLayer(d)) return this.checkForeignUrls(d);
-        const size = await this.layers.stat(name, d.digest).catch((err: unknown) => {
+        const size = await this.layers.stat(name, d.digest, { stored: true }).catch((err: unknown) => {
           if (err instanceof RegistryError) return undefined;
           throw err;
         });
