@@ -18,7 +18,7 @@ import { registerBase } from './base.js';
 import { registerBlobs } from './blobs.js';
 import { registerCatalog } from './catalog.js';
 import type { RequestState, Services } from './context.js';
-import { refuseWhenUnhealthy, renderErrors } from './errors.js';
+import { isClientAbort, refuseWhenUnhealthy, renderErrors } from './errors.js';
 import { registerManifests } from './manifests.js';
 import { measureRequests } from './metrics-middleware.js';
 import { registerReferrers } from './referrers.js';
@@ -88,8 +88,12 @@ export function createApp(config: Config, deps: AppDeps): RegistryApp {
   );
   // renderErrors renders and logs every error of the routes; one thrown before it (a header the request context
   // cannot set) reaches Koa, which answers a plain 500: log it with its request id instead of printing or dropping it.
+  // Koa also reports a response it could not finish because the client went away (or sent bytes the HTTP parser
+  // refused, answered by client-error.ts): nothing the registry did wrong.
   koa.on('error', (err: unknown, ctx?: Koa.ParameterizedContext<RequestState>) => {
-    (ctx?.state.log ?? deps.logger).error({ err }, 'request failed before its error could be rendered');
+    const log = ctx?.state.log ?? deps.logger;
+    if (isClientAbort(err)) log.info({ err: { message: (err as Error).message } }, 'client went away before the response was complete');
+    else log.error({ err }, 'request failed before its error could be rendered');
   });
   return { koa, store, ...(mirror && { mirror }) };
 }

@@ -15,7 +15,7 @@ function body(code: string, message: string, detail?: unknown): ErrorBody {
   return { errors: [{ code, message, ...(detail !== undefined && { detail }) }] };
 }
 
-function isClientAbort(err: unknown): boolean {
+export function isClientAbort(err: unknown): boolean {
   // The connection already got its refusal from client-error.ts; nothing more can be sent.
   if (err instanceof MalformedHttpError) return true;
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
