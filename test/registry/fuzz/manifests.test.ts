@@ -6,7 +6,8 @@ import { expect } from 'chai';
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { checkAnswer, describe as describeRequest } from './answer.js';
-import { headerText, pathEncode, randomDigest, validName, validTag } from './inputs.js';
+import { parseReference } from '../../../registry/src/storage/reference.js';
+import { badTag, headerText, pathEncode, randomDigest, validName, validTag } from './inputs.js';
 import { rawRequest, type RawRequest } from './raw-http.js';
 import { expectIntact, startFuzzTarget, stopFuzzTarget, type FuzzTarget } from './target.js';
 
@@ -162,6 +163,40 @@ describe('fuzz: generated invalid manifests at PUT /v2/<name>/manifests/<referen
     for (const code of ['MANIFEST_INVALID', 'MANIFEST_BLOB_UNKNOWN', 'DIGEST_INVALID', 'SIZE_INVALID']) {
       expect(codes.get(code) ?? 0, `answers with ${code}`).to.be.greaterThan(0);
     }
+  });
+
+  it('answers GET and HEAD of a reference that is neither a tag nor a digest 404 MANIFEST_UNKNOWN, and PUT of one 400 (OCI conformance)', async () => {
+    const t = target as FuzzTarget;
+    // A "/" makes another path (no route takes it), not another reference.
+    const invalid = fc.oneof(badTag, randomDigest).filter((reference) => {
+      if (reference.includes('/')) return false;
+      try {
+        parseReference(reference);
+        return false;
+      } catch {
+        return reference !== '';
+      }
+    });
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...t.seeds.names), invalid, fc.constantFrom('GET', 'HEAD', 'PUT'), async (name, reference, method) => {
+        const body = method === 'PUT' ? Buffer.from('{"schemaVersion":2}') : undefined;
+        const req: RawRequest = {
+          method,
+          target: `/v2/${pathEncode(name)}/manifests/${pathEncode(reference)}`,
+          headers: body ? [['Content-Type', MEDIA_TYPES[0] as string], ['Content-Length', String(body.length)]] : [],
+          ...(body && { body }),
+        };
+        const outcome = await rawRequest(t.url, req);
+        const codes = checkAnswer(req, outcome);
+        const status = outcome.kind === 'response' ? outcome.response.status : 0;
+        if (method === 'PUT') {
+          if (status !== 400 || !codes.every((code) => code === 'TAG_INVALID' || code === 'DIGEST_INVALID')) throw new Error(`answered ${status} ${codes.join(',')}: ${describeRequest(req)}`);
+        } else if (status !== 404 || (method === 'GET' && codes.join() !== 'MANIFEST_UNKNOWN')) {
+          throw new Error(`answered ${status} ${codes.join(',')}: ${describeRequest(req)}`);
+        }
+      }),
+      { seed: 1_313, numRuns: 200 },
+    );
   });
 
   it('leaves the process up, every seeded tag where it was and every seeded image pulling intact', async () => {
