@@ -4,13 +4,14 @@
 //   500). S3 replaces an object whole: here both go to a temp file beside the target and are renamed over it once
 //   written. The temp names lack s3rver's "._S3rver_object" suffix, so listings never show them.
 // - s3rver's DELETE removes the object's directories once they look empty, and answers 500 when a concurrent DELETE
-//   or PUT under the same prefix got there first (ENOENT, ENOTEMPTY). S3 has no directories: here that tidying
-//   tolerates the race.
+//   or PUT under the same prefix got there first (ENOENT, ENOTEMPTY); its listing answers 500 when an object is
+//   deleted between reading a directory and stat'ing the entry. S3 has no directories and lists what exists: here
+//   the tidying tolerates the race and the listing skips what vanished.
 import { createHash, randomUUID } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, readdirSync, statSync } from 'node:fs';
 import { mkdir, readdir, rename, rm, rmdir, unlink, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { dirname, join, posix } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 
@@ -37,6 +38,30 @@ async function replaceFile(path: string, content: string): Promise<void> {
 }
 
 const require = createRequire(import.meta.url);
+
+// Replaced before the store module is loaded: it takes `walk` from utils when it loads.
+const utils = require('s3rver/lib/utils.js') as { walk: (dir: string, recurseFilter?: (path: string) => boolean) => Generator<string> };
+utils.walk = function* walk(dir: string, recurseFilter?: (path: string) => boolean): Generator<string> {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw err;
+  }
+  for (const name of names) {
+    const path = posix.join(dir, name);
+    let stats;
+    try {
+      stats = statSync(path);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
+      throw err;
+    }
+    if (!stats.isDirectory()) yield path;
+    else if (!recurseFilter || recurseFilter(path)) yield* walk(path, recurseFilter);
+  }
+};
 const store = (require('s3rver/lib/stores/filesystem.js') as { prototype: FilesystemStore }).prototype;
 /** The metadata s3rver keeps of an object: its own allow-list of headers plus every x-amz-meta-*. */
 const METADATA_HEADERS = (require('s3rver/lib/models/object.js') as { ALLOWED_METADATA: string[] }).ALLOWED_METADATA;

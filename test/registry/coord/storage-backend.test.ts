@@ -34,7 +34,7 @@ describe('storage coordination backend', function () {
             s3: { bucket: s3.bucket, region: 'us-east-1', regionendpoint: s3.endpoint, forcepathstyle: true, accesskey: s3.accessKey, secretkey: s3.secretKey, secure: false, rootdirectory: '/coord' },
           },
         }),
-      { polled: true, ttlMs: 2500 },
+      { polled: true, ttlMs: 5000 },
     );
   });
 });
