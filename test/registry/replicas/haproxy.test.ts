@@ -71,7 +71,12 @@ describe('replicas: haproxy in front of two registry processes sharing a directo
     expect(done.status).to.equal(201);
     expect(done.headers.get('docker-content-digest')).to.equal(digest);
 
-    const perReplica = await served(uuid);
+    // A replica writes its access-log line once the response has closed, which can be a moment after the client read it.
+    let perReplica = await served(uuid);
+    for (let i = 0; i < 50 && perReplica.flat().length < 4; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      perReplica = await served(uuid);
+    }
     for (const [i, entries] of perReplica.entries()) {
       expect(entries.filter((e) => e.method === 'PATCH' || e.method === 'PUT'), `replica ${i} took no chunk`).to.not.be.empty;
     }
