@@ -25,6 +25,8 @@ interface Slot {
   pid?: number;
   /** Where it serves, once ready. */
   url?: string;
+  /** Whether it said hello: a message sent to it before then would be lost. */
+  greeted: boolean;
   ready: boolean;
   startedAt: number;
   /** Deaths in a row within SETTLED_MS of their start. */
@@ -59,7 +61,7 @@ export class WorkerPool {
     /** The machine's group id in the coordination layer. */
     private readonly group: string,
   ) {
-    this.slots = Array.from({ length: count }, (_, i) => ({ id: i + 1, ready: false, startedAt: 0, quickDeaths: 0 }));
+    this.slots = Array.from({ length: count }, (_, i) => ({ id: i + 1, greeted: false, ready: false, startedAt: 0, quickDeaths: 0 }));
   }
 
   /**
@@ -119,11 +121,8 @@ export class WorkerPool {
     if (live.length === 0) return true;
     const exited = new Promise<void>((resolve) => (this.allExited = resolve));
     const codes = live.map((slot) => new Promise<number | null>((resolve) => slot.worker?.once('exit', (code) => resolve(code))));
-    for (const slot of live) {
-      // One that has not reached its message handler yet still stops on SIGTERM.
-      if (slot.worker?.isConnected()) this.send(slot, { type: 'registry:stop' });
-      else slot.worker?.process.kill('SIGTERM');
-    }
+    // One that has not said hello yet is told to stop when it does.
+    for (const slot of live) if (slot.greeted) this.send(slot, { type: 'registry:stop' });
     await exited;
     return (await Promise.all(codes)).every((code) => code === 0);
   }
@@ -135,6 +134,7 @@ export class WorkerPool {
 
   private fork(slot: Slot): void {
     slot.respawn = undefined;
+    slot.greeted = false;
     slot.ready = false;
     slot.failure = undefined;
     slot.startedAt = Date.now();
@@ -151,7 +151,11 @@ export class WorkerPool {
   private receive(slot: Slot, worker: Worker, message: FromWorker): void {
     switch (message.type) {
       case 'registry:hello':
-        this.send(slot, { type: 'registry:start', config: this.config, worker: slot.id, group: this.group, runsJobs: slot.id === 1 });
+        slot.greeted = true;
+        this.send(
+          slot,
+          this.stopping ? { type: 'registry:stop' } : { type: 'registry:start', config: this.config, worker: slot.id, group: this.group, runsJobs: slot.id === 1 },
+        );
         return;
       case 'registry:ready':
         slot.ready = true;

@@ -3,19 +3,26 @@
 // being forked again and again.
 import { expect } from 'chai';
 import { once } from 'node:events';
-import { rm, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { pseudoRandomBytes } from '../../helpers/content.js';
 import { heldPull, type HeldPull } from '../../helpers/held-pull.js';
 import { Client } from '../../helpers/oci.js';
-import { makeTempDir, stopAll } from '../../helpers/processes.js';
-import { runRegistry } from '../../helpers/registry-cli.js';
+import { makeTempDir, startNodeProcess, stopAll } from '../../helpers/processes.js';
+import { REGISTRY_CLI, runRegistry } from '../../helpers/registry-cli.js';
 import { startRegistryTree, type RegistryTree } from '../../helpers/registry-tree.js';
 import { connectionOwner } from '../../helpers/socket-owner.js';
 import { until } from '../../helpers/until.js';
 
 const MiB = 1024 * 1024;
+
+/** The child pids of a process (its workers), from /proc; rejects once the process is gone. */
+async function childrenOf(pid: number): Promise<number[]> {
+  const text = await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8');
+  return text.split(' ').filter(Boolean).map(Number);
+}
 
 describe('cluster: the primary of registry serve', function () {
   this.timeout(60_000);
@@ -55,6 +62,23 @@ describe('cluster: the primary of registry serve', function () {
       expect(logs.every((l) => [0, 1, 2].includes(l.worker as number)), 'worker id on every line').to.equal(true);
       expect(new Set(logs.filter((l) => l.msg === 'request').map((l) => l.worker))).to.deep.equal(new Set([1, 2]));
     });
+  });
+
+  it('SIGTERM while the workers are still loading stops them all and exits 0', async () => {
+    const dir = await makeTempDir('cluster-early');
+    const config = join(dir, 'config.yml');
+    await writeFile(config, `version: 0.1\nstorage: {filesystem: {rootdirectory: ${join(dir, 'data')}}}\nhttp: {addr: "127.0.0.1:0", workers: 2}\n`);
+    const proc = await startNodeProcess(REGISTRY_CLI, ['serve', config], {}, async (p) => (await childrenOf(p.pid)).length === 2, { cwd: dir });
+    try {
+      const workers = await childrenOf(proc.pid);
+      process.kill(proc.pid, 'SIGTERM');
+      const exit = await Promise.race([proc.exited, sleep(20_000, 'still running')]);
+      expect(exit).to.deep.equal({ code: 0, signal: null });
+      for (const pid of workers) expect(await childrenOf(pid).then(() => 'running', () => 'gone')).to.equal('gone');
+    } finally {
+      await proc.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('stops the start with one line naming http.addr when the workers cannot listen, forking no replacement', async () => {
