@@ -7,6 +7,7 @@ import { availableParallelism, cpus, loadavg } from 'node:os';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify, parseArgs } from 'node:util';
 import { runTool, toolPath } from '../test/helpers/tools.js';
 import { makeTempDir } from '../test/helpers/spawn.js';
@@ -143,6 +144,8 @@ const ours: OursOptions = {
 };
 
 const ORDER: TargetName[] = ['ours', 'ours-1', 'distribution'];
+/** How long the registries idle after their start before their memory is read. */
+const IDLE_SETTLE_MS = 30_000;
 const perTarget = <T>(make: () => T): Record<TargetName, T> => ({ ours: make(), 'ours-1': make(), distribution: make() });
 const workDir = await makeTempDir('bench');
 const targets: Target[] = [];
@@ -197,7 +200,9 @@ async function run(): Promise<void> {
     targets.push(await startTarget(name, workDir, ours));
   }
   const on = (workload: Workload): Target[] => targets.filter((t) => t.name !== 'ours-1' || workload.oneWorker);
-  // Resident memory of each registry's whole process tree, idle after its start: nothing has been asked of it yet.
+  // Resident memory of each registry's whole process tree, idle: nothing has been asked of it yet, and V8 has had the
+  // time to give back what loading the code took (its memory reducer runs after some seconds of quiet).
+  await sleep(IDLE_SETTLE_MS);
   const idleRss = perTarget<number[]>(() => []);
   for (const target of targets) idleRss[target.name].push((await treeSum(target.pid, currentRss)) / MiB);
   log(`idle RSS of each process tree (MiB): ${targets.map((t) => `${t.name} ${idleRss[t.name][0]?.toFixed(1)} (${t.workers} worker(s))`).join(', ')}`);
@@ -242,7 +247,7 @@ async function run(): Promise<void> {
   const idlePerWorker: Rounds = perTarget<number[]>(() => []);
   for (const target of targets) idlePerWorker[target.name].push((idleRss[target.name][0] as number) / target.workers);
   const rows: Row[] = selected.flatMap((w) => w.metrics.map((m) => summarize(m, figures.get(m.id) as Rounds, ceilings)));
-  rows.push(summarize({ id: 'idle-rss', label: 'idle RSS of the whole process tree (MiB)', better: 'lower' }, idleRss, ceilings));
+  rows.push(summarize({ id: 'idle-rss', label: `idle RSS of the whole process tree, ${IDLE_SETTLE_MS / 1000} s after start (MiB)`, better: 'lower' }, idleRss, ceilings));
   rows.push(summarize({ id: 'idle-rss-per-worker', label: 'idle RSS of the tree per worker (MiB)', better: 'lower' }, idlePerWorker, ceilings));
   rows.push(summarize({ id: 'peak-rss', label: 'peak RSS over the whole run, process tree (MiB)', better: 'lower' }, rss, ceilings));
 
