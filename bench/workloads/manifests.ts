@@ -2,7 +2,8 @@
 import { performance } from 'node:perf_hooks';
 import { Client } from '../lib/http.js';
 import { loadFromProcesses } from '../lib/load.js';
-import { imageBlobs, MANIFEST_ACCEPT, manifestBody, pushImageBlobs, putManifest } from '../lib/manifests.js';
+import { imageBlobs, MANIFEST_ACCEPT, manifestBody, pushImageBlobs, putManifest, type ImageBlobs } from '../lib/manifests.js';
+import type { Target } from '../lib/registries.js';
 import { runPool } from '../lib/pool.js';
 import { percentile } from '../lib/stats.js';
 import { sustain, type Load } from '../lib/sustain.js';
@@ -38,6 +39,17 @@ const REPO = 'bench/get';
 const WARMUP_SECONDS = 1;
 const ACCEPT = { accept: MANIFEST_ACCEPT };
 
+/** The image the reads ask for, by tag. */
+async function pushTagged(target: Target, blobs: ImageBlobs, tag: string): Promise<void> {
+  const client = new Client(target.url, 1);
+  try {
+    await pushImageBlobs(client, REPO, blobs);
+    await putManifest(client, REPO, tag, manifestBody(blobs, tag));
+  } finally {
+    client.close();
+  }
+}
+
 export function manifestReadWorkload(sizes: Sizes): Workload {
   const blobs = imageBlobs('manifest-get');
   const load = `by tag, ${sizes.loadConnections} connections, ${sizes.loadSeconds} s`;
@@ -51,15 +63,7 @@ export function manifestReadWorkload(sizes: Sizes): Workload {
       { id: 'manifest-head-p50', label: 'manifest HEAD p50 (ms)', better: 'lower' },
       { id: 'manifest-head-p99', label: 'manifest HEAD p99 (ms)', better: 'lower' },
     ],
-    async prepare(target) {
-      const client = new Client(target.url, 1);
-      try {
-        await pushImageBlobs(client, REPO, blobs);
-        await putManifest(client, REPO, 'latest', manifestBody(blobs, 'get'));
-      } finally {
-        client.close();
-      }
-    },
+    prepare: (target) => pushTagged(target, blobs, 'latest'),
     async run(target) {
       const path = `/v2/${REPO}/manifests/latest`;
       const client = new Client(target.url, sizes.loadConnections);
@@ -96,15 +100,7 @@ export function manifestFanOutWorkload(sizes: Sizes): Workload {
       { id: 'manifest-get-fanout', label: `manifest GET ${load} (req/s)`, better: 'higher' },
       { id: 'manifest-get-fanout-p99', label: `manifest GET, ${sizes.fanoutConnections} connections, p99 (ms)`, better: 'lower' },
     ],
-    async prepare(target) {
-      const client = new Client(target.url, 1);
-      try {
-        await pushImageBlobs(client, REPO, blobs);
-        await putManifest(client, REPO, 'fanout', manifestBody(blobs, 'fanout'));
-      } finally {
-        client.close();
-      }
-    },
+    prepare: (target) => pushTagged(target, blobs, 'fanout'),
     async run(target) {
       const result = await loadFromProcesses({
         url: target.url,

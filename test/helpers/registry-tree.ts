@@ -4,7 +4,8 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { freePort } from './ports.js';
-import { httpReady, makeTempDir, startProcess, type ManagedProcess } from './processes.js';
+import { request } from 'node:http';
+import { httpReady, makeTempDir, startProcess, stopAll, type ManagedProcess } from './processes.js';
 import { REGISTRY_CLI } from './registry-cli.js';
 
 export type LogLine = Record<string, unknown>;
@@ -72,4 +73,32 @@ export async function startRegistryTree(options: TreeOptions): Promise<RegistryT
       return pids;
     },
   };
+}
+
+/** A tree started before the suite's tests and stopped after them; the getter is for use inside the tests. */
+export function registryTreeFor(options: TreeOptions): () => RegistryTree {
+  let tree: RegistryTree | undefined;
+  before(async () => {
+    tree = await startRegistryTree(options);
+  });
+  after(async () => {
+    await tree?.proc.stop();
+    await stopAll();
+  });
+  return () => {
+    if (!tree) throw new Error('the registry tree did not start');
+    return tree;
+  };
+}
+
+/** GET on a connection of its own, so node:cluster hands it to the next worker; resolves with the status. */
+export function getOnNewConnection(url: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    request(url, { agent: false }, (res) => {
+      res.resume();
+      res.once('end', () => resolve(res.statusCode ?? 0));
+    })
+      .once('error', reject)
+      .end();
+  });
 }

@@ -12,7 +12,7 @@ import { heldPull, type HeldPull } from '../../helpers/held-pull.js';
 import { Client } from '../../helpers/oci.js';
 import { makeTempDir, startNodeProcess, stopAll } from '../../helpers/processes.js';
 import { REGISTRY_CLI, runRegistry } from '../../helpers/registry-cli.js';
-import { startRegistryTree, type RegistryTree } from '../../helpers/registry-tree.js';
+import { registryTreeFor } from '../../helpers/registry-tree.js';
 import { connectionOwner } from '../../helpers/socket-owner.js';
 import { until } from '../../helpers/until.js';
 
@@ -29,13 +29,10 @@ describe('cluster: the primary of registry serve', function () {
   after(stopAll);
 
   describe('with two workers serving', () => {
-    let tree: RegistryTree;
-    before(async () => {
-      tree = await startRegistryTree({ workers: 2, drainTimeout: '30s' });
-    });
-    after(() => tree.proc.stop());
+    const registryTree = registryTreeFor({ workers: 2, drainTimeout: '30s' });
 
     it('SIGTERM lets a pull in flight on each worker finish, then every worker exits 0 and so does the primary', async () => {
+      const tree = registryTree();
       const client = new Client(tree.url);
       const blob = pseudoRandomBytes('drained', 32 * MiB);
       const digest = await client.pushBlob('cluster/drain', blob);

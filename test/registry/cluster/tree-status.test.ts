@@ -1,22 +1,8 @@
 // The primary's debug server speaks for the whole process tree: one scrape counts every worker's requests once, and
 // reports each process's resident memory and their total; /debug/health answers for the workers.
 import { expect } from 'chai';
-import { request } from 'node:http';
-import { stopAll } from '../../helpers/processes.js';
-import { startRegistryTree, type RegistryTree } from '../../helpers/registry-tree.js';
+import { getOnNewConnection, registryTreeFor, type RegistryTree } from '../../helpers/registry-tree.js';
 import { until } from '../../helpers/until.js';
-
-/** GET on a connection of its own (node:cluster hands each new connection to the next worker). */
-function getAlone(url: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    request(url, { agent: false }, (res) => {
-      res.resume();
-      res.once('end', () => resolve(res.statusCode ?? 0));
-    })
-      .once('error', reject)
-      .end();
-  });
-}
 
 function sample(text: string, series: string): number[] {
   const escaped = series.replace(/[{}"=,]/g, (c) => `\\${c}`);
@@ -25,20 +11,17 @@ function sample(text: string, series: string): number[] {
 
 describe('cluster: health and metrics of the whole tree', function () {
   this.timeout(60_000);
+  const registryTree = registryTreeFor({ workers: 2 });
   let tree: RegistryTree;
-  before(async () => {
-    tree = await startRegistryTree({ workers: 2 });
-  });
-  after(async () => {
-    await tree.proc.stop();
-    await stopAll();
+  beforeEach(() => {
+    tree = registryTree();
   });
 
   it('counts N requests spread over the workers as N in one scrape', async () => {
     // A route nothing else asks for (the readiness probe asks for /v2/).
     const path = '/v2/cluster/counted/manifests/absent';
     const n = 24;
-    for (let i = 0; i < n; i++) expect(await getAlone(`${tree.url}${path}`)).to.equal(404);
+    for (let i = 0; i < n; i++) expect(await getOnNewConnection(`${tree.url}${path}`)).to.equal(404);
     const served = async () => (await tree.logs()).filter((l) => l.msg === 'request' && (l.req as { url?: string }).url === path);
     await until(async () => (await served()).length === n);
     expect(new Set((await served()).map((l) => l.worker)), 'both workers served some').to.deep.equal(new Set([1, 2]));

@@ -4,8 +4,7 @@ import { expect } from 'chai';
 import { pseudoRandomBytes } from '../../helpers/content.js';
 import { heldPull } from '../../helpers/held-pull.js';
 import { Client, sha256 } from '../../helpers/oci.js';
-import { stopAll } from '../../helpers/processes.js';
-import { startRegistryTree, type RegistryTree } from '../../helpers/registry-tree.js';
+import { getOnNewConnection, registryTreeFor } from '../../helpers/registry-tree.js';
 import { connectionOwner } from '../../helpers/socket-owner.js';
 import { until } from '../../helpers/until.js';
 
@@ -17,25 +16,12 @@ function pathOf(res: Response): string {
   return url.pathname + url.search;
 }
 
-/** GET /v2/ on a new connection each time, so node:cluster hands each to the next worker. */
-async function freshConnectionStatus(url: string): Promise<number> {
-  const res = await fetch(`${url}/v2/`, { headers: { connection: 'close' } });
-  await res.arrayBuffer();
-  return res.status;
-}
-
 describe('cluster: a worker that dies', function () {
   this.timeout(60_000);
-  let tree: RegistryTree;
-  before(async () => {
-    tree = await startRegistryTree({ workers: 2 });
-  });
-  after(async () => {
-    await tree.proc.stop();
-    await stopAll();
-  });
+  const registryTree = registryTreeFor({ workers: 2 });
 
   it('is replaced while the other serves; the pull it was serving succeeds on retry, and an upload it had chunks of completes', async () => {
+    const tree = registryTree();
     const client = new Client(tree.url);
     const name = 'cluster/crash';
     const blob = pseudoRandomBytes('pulled while a worker dies', 32 * MiB);
@@ -59,7 +45,7 @@ describe('cluster: a worker that dies', function () {
     await pull.finish().catch(() => (cut = true));
     expect(cut, 'the pull was cut with its worker').to.equal(true);
     // The other worker serves at once, replacement or not.
-    for (let i = 0; i < 6; i++) expect(await freshConnectionStatus(tree.url)).to.equal(200);
+    for (let i = 0; i < 6; i++) expect(await getOnNewConnection(`${tree.url}/v2/`)).to.equal(200);
     const retried = await client.request('GET', `/v2/${name}/blobs/${digest}`);
     expect(retried.status).to.equal(200);
     expect(sha256(Buffer.from(await retried.arrayBuffer()))).to.equal(digest);
