@@ -7,7 +7,14 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { mbPerSecond } from './stats.js';
 
-export interface Ceilings {
+export interface Ceilings extends MachineCeilings {
+  /** The fan-out clients against a server that only moves bytes (client-ceiling.ts), aggregate MB/s, when measured. */
+  clientPush?: number;
+  clientPull?: number;
+}
+
+/** What the machine allows, measured alone. */
+export interface MachineCeilings {
   /** sha256 in node:crypto, one core, MB/s */
   sha256: number;
   /** write of a file in the work dir including fdatasync, MB/s */
@@ -88,18 +95,18 @@ const TRIES = 3;
  * `bytes` is the transfer size of each measurement (the benchmark's big blob size). A ceiling is what the machine can
  * do, so each is the best of a few tries: other work on a shared machine only ever lowers a figure.
  */
-export async function measureCeilings(dir: string, bytes: number): Promise<Ceilings> {
+export async function measureCeilings(dir: string, bytes: number): Promise<MachineCeilings> {
   const block = randomBytes(64 * CHUNK);
-  const best: Ceilings = { sha256: 0, diskWrite: 0, diskRead: 0, loopback: 0 };
+  const best: MachineCeilings = { sha256: 0, diskWrite: 0, diskRead: 0, loopback: 0 };
   for (let i = 0; i < TRIES; i++) {
     const disk = await diskSpeeds(dir, bytes, block);
-    const now: Ceilings = {
+    const now: MachineCeilings = {
       sha256: hashSpeed(bytes, block),
       diskWrite: disk.write,
       diskRead: disk.read,
       loopback: await loopbackSpeed(Math.max(bytes, 1024 * CHUNK), block),
     };
-    for (const key of Object.keys(best) as (keyof Ceilings)[]) best[key] = Math.max(best[key], now[key]);
+    for (const key of Object.keys(best) as (keyof MachineCeilings)[]) best[key] = Math.max(best[key], now[key]);
   }
   return best;
 }

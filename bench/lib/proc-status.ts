@@ -1,5 +1,6 @@
 // Memory of a process from /proc/<pid>/status: VmHWM is the kernel's own peak of the resident set, so no sample
-// between polls is missed; VmRSS is the current value, for polling during a transfer.
+// between polls is missed; VmRSS is the current value, for polling during a transfer. For `registry serve` with
+// workers, treeSum adds a figure up over the primary and its workers.
 import { readFile, writeFile } from 'node:fs/promises';
 
 async function statusField(pid: number, field: 'VmHWM' | 'VmRSS'): Promise<number> {
@@ -34,4 +35,16 @@ export async function cpuMs(pid: number): Promise<number> {
   // Fields after the command name, which is in parentheses and may contain spaces; utime and stime are fields 14, 15.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND;
+}
+
+/** The process and its children (a registry's workers), from /proc; a child that just exited is left out. */
+export async function treePids(pid: number): Promise<number[]> {
+  const children = await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8').catch(() => '');
+  return [pid, ...children.split(' ').filter(Boolean).map(Number)];
+}
+
+/** Sums `measure` over the process tree (workers that exit between the listing and the read count as 0). */
+export async function treeSum(pid: number, measure: (pid: number) => Promise<number>): Promise<number> {
+  const values = await Promise.all((await treePids(pid)).map((p) => measure(p).catch(() => 0)));
+  return values.reduce((a, b) => a + b, 0);
 }

@@ -1,5 +1,5 @@
-// Turns per-round figures into the table (medians, and the median of the per-round ratios ours/distribution) and the
-// JSON record of the run.
+// Turns per-round figures into the table (medians, and the median of the per-round ratios ours/distribution; ours
+// with one worker beside, where measured) and the JSON record of the run.
 import type { Ceilings } from './ceilings.js';
 import type { TargetName } from './registries.js';
 import { median } from './stats.js';
@@ -12,6 +12,8 @@ export interface Row {
   label: string;
   better: 'higher' | 'lower';
   ours: number;
+  /** Ours with one worker, for the rows measured so. */
+  oursOneWorker?: number;
   distribution: number;
   /** ours / distribution: above 1 is better for ours when `better` is higher, below 1 when it is lower. */
   ratio: number;
@@ -21,14 +23,16 @@ export interface Row {
 
 export function summarize(metric: Metric, rounds: Rounds, ceilings: Ceilings): Row {
   const ratios = rounds.ours.map((value, i) => value / (rounds.distribution[i] as number));
+  const ceiling = metric.ceiling?.(ceilings);
   return {
     id: metric.id,
     label: metric.label,
     better: metric.better,
     ours: median(rounds.ours),
+    ...(rounds['ours-1'].length > 0 && { oursOneWorker: median(rounds['ours-1']) }),
     distribution: median(rounds.distribution),
     ratio: median(ratios),
-    ...(metric.ceiling && { ceiling: metric.ceiling(ceilings) }),
+    ...(ceiling !== undefined && { ceiling }),
     rounds,
   };
 }
@@ -42,12 +46,13 @@ function figure(value: number): string {
 /** A Markdown table, readable in a terminal as well. */
 export function table(rows: Row[]): string {
   const lines = [
-    '| metric | ours | distribution | ratio | ceiling |',
-    '| --- | ---: | ---: | ---: | ---: |',
+    '| metric | ours | ours, 1 worker | distribution | ratio | ceiling |',
+    '| --- | ---: | ---: | ---: | ---: | ---: |',
     ...rows.map((row) => {
       const arrow = row.better === 'higher' ? '↑' : '↓';
       const ceiling = row.ceiling === undefined ? '' : figure(row.ceiling);
-      return `| ${row.label} ${arrow} | ${figure(row.ours)} | ${figure(row.distribution)} | ${row.ratio.toFixed(2)} | ${ceiling} |`;
+      const one = row.oursOneWorker === undefined ? '' : figure(row.oursOneWorker);
+      return `| ${row.label} ${arrow} | ${figure(row.ours)} | ${one} | ${figure(row.distribution)} | ${row.ratio.toFixed(2)} | ${ceiling} |`;
     }),
   ];
   return `${lines.join('\n')}\n`;

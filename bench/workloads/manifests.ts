@@ -1,9 +1,12 @@
 // Manifest writes (many small PUTs in parallel) and reads by tag under sustained load from many connections.
 import { performance } from 'node:perf_hooks';
-import { Client, drain } from '../lib/http.js';
-import { imageBlobs, MANIFEST_ACCEPT, manifestBody, pushImageBlobs, putManifest } from '../lib/manifests.js';
+import { Client } from '../lib/http.js';
+import { loadFromProcesses } from '../lib/load.js';
+import { imageBlobs, MANIFEST_ACCEPT, manifestBody, pushImageBlobs, putManifest, type ImageBlobs } from '../lib/manifests.js';
+import type { Target } from '../lib/registries.js';
 import { runPool } from '../lib/pool.js';
 import { percentile } from '../lib/stats.js';
+import { sustain, type Load } from '../lib/sustain.js';
 import type { Sizes, Workload } from './workload.js';
 
 export function manifestPutWorkload(sizes: Sizes): Workload {
@@ -27,34 +30,25 @@ export function manifestPutWorkload(sizes: Sizes): Workload {
   };
 }
 
-interface Load {
-  perSecond: number;
-  p50: number;
-  p99: number;
-}
-
-/** `connections` clients each sending the next request as soon as the last answered, for `seconds`. */
-async function sustain(client: Client, method: 'GET' | 'HEAD', path: string, connections: number, seconds: number): Promise<Load> {
-  const latencies: number[] = [];
-  const deadline = performance.now() + seconds * 1000;
-  const headers = { accept: MANIFEST_ACCEPT };
-  const connection = async (): Promise<void> => {
-    while (performance.now() < deadline) {
-      const sent = performance.now();
-      const res = await client.send(method, path, headers);
-      await drain(res);
-      if (res.statusCode !== 200) throw new Error(`${method} ${path}: HTTP ${res.statusCode}`);
-      latencies.push(performance.now() - sent);
-    }
-  };
-  const started = performance.now();
-  await Promise.all(Array.from({ length: connections }, connection));
-  const elapsed = performance.now() - started;
-  return { perSecond: latencies.length / (elapsed / 1000), p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
+/** Requests per second and latency percentiles of a sustained load. */
+function summarized(load: Load): { perSecond: number; p50: number; p99: number } {
+  return { perSecond: load.count / (load.elapsedMs / 1000), p50: percentile(load.latencies, 50), p99: percentile(load.latencies, 99) };
 }
 
 const REPO = 'bench/get';
 const WARMUP_SECONDS = 1;
+const ACCEPT = { accept: MANIFEST_ACCEPT };
+
+/** The image the reads ask for, by tag. */
+async function pushTagged(target: Target, blobs: ImageBlobs, tag: string): Promise<void> {
+  const client = new Client(target.url, 1);
+  try {
+    await pushImageBlobs(client, REPO, blobs);
+    await putManifest(client, REPO, tag, manifestBody(blobs, tag));
+  } finally {
+    client.close();
+  }
+}
 
 export function manifestReadWorkload(sizes: Sizes): Workload {
   const blobs = imageBlobs('manifest-get');
@@ -69,23 +63,15 @@ export function manifestReadWorkload(sizes: Sizes): Workload {
       { id: 'manifest-head-p50', label: 'manifest HEAD p50 (ms)', better: 'lower' },
       { id: 'manifest-head-p99', label: 'manifest HEAD p99 (ms)', better: 'lower' },
     ],
-    async prepare(target) {
-      const client = new Client(target.url, 1);
-      try {
-        await pushImageBlobs(client, REPO, blobs);
-        await putManifest(client, REPO, 'latest', manifestBody(blobs, 'get'));
-      } finally {
-        client.close();
-      }
-    },
+    prepare: (target) => pushTagged(target, blobs, 'latest'),
     async run(target) {
       const path = `/v2/${REPO}/manifests/latest`;
       const client = new Client(target.url, sizes.loadConnections);
       try {
         // Opens the connections and lets a JIT warm up, for both registries alike.
-        await sustain(client, 'GET', path, sizes.loadConnections, WARMUP_SECONDS);
-        const get = await sustain(client, 'GET', path, sizes.loadConnections, sizes.loadSeconds);
-        const head = await sustain(client, 'HEAD', path, sizes.loadConnections, sizes.loadSeconds);
+        await sustain(client, 'GET', path, ACCEPT, sizes.loadConnections, WARMUP_SECONDS);
+        const get = summarized(await sustain(client, 'GET', path, ACCEPT, sizes.loadConnections, sizes.loadSeconds));
+        const head = summarized(await sustain(client, 'HEAD', path, ACCEPT, sizes.loadConnections, sizes.loadSeconds));
         return {
           values: {
             'manifest-get': get.perSecond,
@@ -99,6 +85,34 @@ export function manifestReadWorkload(sizes: Sizes): Workload {
       } finally {
         client.close();
       }
+    },
+  };
+}
+
+/** Manifest GETs from many client processes at once: the nodes of a cluster resolving one tag. */
+export function manifestFanOutWorkload(sizes: Sizes): Workload {
+  const blobs = imageBlobs('manifest-fanout');
+  const load = `by tag, ${sizes.fanoutConnections} connections from ${sizes.loadProcesses} processes, ${sizes.loadSeconds} s`;
+  return {
+    name: 'manifest-get-fanout',
+    oneWorker: true,
+    metrics: [
+      { id: 'manifest-get-fanout', label: `manifest GET ${load} (req/s)`, better: 'higher' },
+      { id: 'manifest-get-fanout-p99', label: `manifest GET, ${sizes.fanoutConnections} connections, p99 (ms)`, better: 'lower' },
+    ],
+    prepare: (target) => pushTagged(target, blobs, 'fanout'),
+    async run(target) {
+      const result = await loadFromProcesses({
+        url: target.url,
+        method: 'GET',
+        path: `/v2/${REPO}/manifests/fanout`,
+        headers: ACCEPT,
+        connections: sizes.fanoutConnections,
+        processes: sizes.loadProcesses,
+        seconds: sizes.loadSeconds,
+        warmupSeconds: WARMUP_SECONDS,
+      });
+      return { values: { 'manifest-get-fanout': result.perSecond, 'manifest-get-fanout-p99': result.p99 } };
     },
   };
 }

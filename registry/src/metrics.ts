@@ -1,6 +1,25 @@
 // Prometheus metrics of one registry process (http.debug.prometheus), on a registry of its own rather than
-// prom-client's global one, so tests can build several apps in one process.
+// prom-client's global one, so tests can build several apps in one process. With several workers, the primary sums
+// every process's metrics into one scrape (cluster/tree-status.ts).
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/**
+ * What every process reports about itself: Node's default metrics (summed over the process tree when there are
+ * workers: registry_process_resident_memory_bytes is then the tree's total) and its own resident set under its worker
+ * id, so the total can be read apart per process. Worker 0 is the process that serves alone, or the primary.
+ */
+export function registerProcessMetrics(registry: Registry, worker: number): void {
+  collectDefaultMetrics({ register: registry, prefix: 'registry_' });
+  new Gauge({
+    name: 'registry_worker_resident_memory_bytes',
+    help: 'Resident set size of each process of registry serve, by worker id (0: the primary, or the only process)',
+    labelNames: ['worker'] as const,
+    registers: [registry],
+    collect() {
+      this.set({ worker: String(worker) }, process.memoryUsage.rss());
+    },
+  });
+}
 
 export class Metrics {
   readonly registry = new Registry();
@@ -72,7 +91,7 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  constructor() {
-    collectDefaultMetrics({ register: this.registry, prefix: 'registry_' });
+  constructor(worker = 0) {
+    registerProcessMetrics(this.registry, worker);
   }
 }

@@ -7,9 +7,10 @@ import { CLIENT_TIMEOUTS, enforceClientTimeouts, type ClientTimeouts } from './c
 import type { Config } from './config/types.js';
 import type { Coordinator } from './coord/coordinator.js';
 import { createCoordination } from './coord/factory.js';
+import type { Relay } from './coord/relay.js';
 import { startDebugServer, type DebugServer } from './debug-server.js';
 import { drainable } from './drain.js';
-import { combineHealth, startStorageHealth } from './health.js';
+import { combineHealth, startStorageHealth, type HealthStatus } from './health.js';
 import { listenOn, urlOf } from './listen-address.js';
 import type { Logger } from './log.js';
 import { Metrics } from './metrics.js';
@@ -26,6 +27,10 @@ export interface RunningRegistry {
   server: ApiServer['server'];
   driver: StorageDriver;
   coord: Coordinator;
+  /** Storage health and reachability, as /debug/health reports them. */
+  health: HealthStatus;
+  /** With http.debug.prometheus enabled. */
+  metrics?: Metrics;
   debug?: DebugServer;
   /** Stops accepting, waits for in-flight requests (at most draintimeout when set), releases the driver. */
   close(): Promise<void>;
@@ -36,19 +41,37 @@ export interface StartOptions {
   clientTimeouts?: ClientTimeouts;
   /** How often a storage backend unreachable at start is tried again; STORAGE_RETRY unless a test needs it short. */
   storageRetry?: RetrySchedule;
+  /**
+   * Whether this process runs the periodic jobs (upload purging, and whatever else runs once per interval through
+   * scheduleExclusive): true unless it is one of a machine's workers other than the one chosen to (cluster/). Across
+   * machines, each job's lease decides.
+   */
+  runsJobs?: boolean;
+  /** Set when this process is one of the workers of `registry serve` (cluster/); absent when it serves alone. */
+  worker?: WorkerRole;
+}
+
+export interface WorkerRole {
+  /** 1..http.workers, in logs and metrics. */
+  id: number;
+  /** The machine's bus between workers, through their primary; the worker that runs the jobs also reads storage events. */
+  relay: Relay;
 }
 
 export async function startRegistry(config: Config, logger: Logger, options: StartOptions = {}): Promise<RunningRegistry> {
   // Before anything starts: a certificate that cannot be used ends the start with nothing to release.
   const tls = config.http.tls && (await readTlsOptions(config.http.tls));
-  const metrics = config.http.debug?.prometheus.enabled ? new Metrics() : undefined;
+  const { worker } = options;
+  const runsJobs = options.runsJobs ?? true;
+  const metrics = config.http.debug?.prometheus.enabled ? new Metrics(worker?.id) : undefined;
   const rawDriver = await buildDriver(config.storage.driver, logger);
   const reachability = await reachDriver(rawDriver, logger.child(driverLogFields(config.storage.driver)), options.storageRetry);
   const driver = guardDriver(rawDriver, metrics, reachability);
-  const coordination = await createCoordination(config, driver, logger);
+  const coordination = await createCoordination(config, driver, logger, worker ? { relay: worker.relay, poll: runsJobs } : {});
   const access = await createAccessController(config.auth, logger);
   const health = startStorageHealth(driver, config.health.storagedriver, logger);
-  const purger = startUploadPurger(driver, config.storage.maintenance, logger);
+  const status = combineHealth(health, reachability);
+  const purger = runsJobs ? startUploadPurger(driver, coordination.coord, config.storage.maintenance, logger) : undefined;
   const { koa, mirror } = createApp(config, {
     driver,
     logger,
@@ -58,7 +81,7 @@ export async function startRegistry(config: Config, logger: Logger, options: Sta
     ...(coordination.descriptors && { descriptors: coordination.descriptors }),
     coord: coordination.coord,
   });
-  const eviction = mirror?.scheduleEviction();
+  const eviction = runsJobs ? mirror?.scheduleEviction() : undefined;
   const drainer = drainable(koa.callback(), logger);
   const timeouts = options.clientTimeouts ?? CLIENT_TIMEOUTS;
   const api = createApiServer(config.http, tls, drainer.handler, timeouts, logger);
@@ -67,9 +90,8 @@ export async function startRegistry(config: Config, logger: Logger, options: Sta
   let debug: DebugServer | undefined;
   const release = async () => {
     clientTimeouts.stop();
-    health.stop();
-    reachability.stop();
-    purger.stop();
+    status.stop();
+    await purger?.stop();
     await eviction?.stop();
     mirror?.close();
     await debug?.close();
@@ -79,7 +101,8 @@ export async function startRegistry(config: Config, logger: Logger, options: Sta
   let url: string;
   try {
     url = urlOf(await listenOn(server, config.http.addr, 'http.addr'), api.scheme);
-    if (config.http.debug) debug = await startDebugServer(config.http.debug, combineHealth(health, reachability), metrics, logger);
+    // A worker's health and metrics are served by its primary, for the whole process tree.
+    if (config.http.debug && !worker) debug = await startDebugServer(config.http.debug, status, metrics?.registry, logger);
   } catch (err) {
     // A registry that cannot listen ends: nothing it started may keep the process alive.
     if (server.listening) await api.close();
@@ -94,6 +117,8 @@ export async function startRegistry(config: Config, logger: Logger, options: Sta
     server,
     driver,
     coord: coordination.coord,
+    health: status,
+    ...(metrics && { metrics }),
     ...(debug && { debug }),
     close() {
       closing ??= (async () => {

@@ -116,6 +116,8 @@ export interface HttpConfig {
   headers: Record<string, string[]>;
   /** milliseconds to drain in-flight requests on SIGTERM; 0 means wait for them without limit */
   draintimeout: number;
+  /** processes `registry serve` runs (node:cluster workers on http.addr); unset: one per core, 1: no cluster */
+  workers?: number;
   debug?: {
     addr: string;
     prometheus: { enabled: boolean; path: string };

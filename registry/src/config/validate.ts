@@ -1,5 +1,5 @@
 // Turns the raw tree (file plus environment) into one typed Config, collecting every problem on the way.
-import type { Config, HealthConfig, HttpConfig, LogConfig, LogLevel } from './types.js';
+import type { Config, HealthConfig, HttpConfig, LogConfig, LogLevel, StorageDriverConfig } from './types.js';
 import { readAuth } from './auth.js';
 import { bounded, describeText, describeValue, Section, type Problems } from './section.js';
 import { readProxy } from './proxy.js';
@@ -53,6 +53,9 @@ function readLog(s: Section, deprecatedLevel: LogLevel | undefined): LogConfig {
     accesslog: s.section('accesslog', (a) => ({ disabled: a.boolean('disabled', false) })),
   };
 }
+
+/** More workers than this is a typo, not a machine: each one holds its own memory (about 70 MiB). */
+const MAX_WORKERS = 1024;
 
 const ADDR = /^(\[[0-9a-fA-F:.]+\]|[^:]*):(\d{1,5})$/;
 
@@ -133,7 +136,15 @@ function readHost(s: Section): string | undefined {
   return checked(s, 'host', host, headerValueProblem);
 }
 
-function readHttp(s: Section): HttpConfig {
+function readWorkers(s: Section, driver: StorageDriverConfig['type']): number {
+  const workers = s.integer('workers', 1, { min: 1, max: MAX_WORKERS });
+  if (driver === 'inmemory' && workers > 1) {
+    s.error('workers', `${workers} workers cannot share the inmemory driver's images, which live in one process's memory: use 1, or filesystem, s3 or oss`, s.originOf('workers'));
+  }
+  return workers;
+}
+
+function readHttp(s: Section, driver: StorageDriverConfig['type']): HttpConfig {
   const addr = s.string('addr') ?? ':5000';
   checkAddr(s, 'addr', addr);
   const net = s.string('net');
@@ -155,6 +166,7 @@ function readHttp(s: Section): HttpConfig {
   if (tls !== undefined) http.tls = tls;
   const debug = s.section('debug', readDebug);
   if (debug !== undefined) http.debug = debug;
+  if (s.get('workers') !== undefined) http.workers = readWorkers(s, driver);
   return http;
 }
 
@@ -208,11 +220,13 @@ export function validate(root: MapNode, problems: Problems): Config {
   readVersion(top);
   const deprecatedLevel = top.get('loglevel') === undefined ? undefined : top.oneOf('loglevel', LOG_LEVELS, 'info');
   if (deprecatedLevel !== undefined) top.warn('loglevel', 'deprecated, use log.level', top.originOf('loglevel'));
+  const log = top.section('log', (s) => readLog(s, deprecatedLevel));
+  const storage = readStorage(top);
   const config: Config = {
     version: '0.1',
-    log: top.section('log', (s) => readLog(s, deprecatedLevel)),
-    storage: readStorage(top),
-    http: top.section('http', readHttp),
+    log,
+    storage,
+    http: top.section('http', (s) => readHttp(s, storage.driver.type)),
     health: top.section('health', readHealth),
     validation: top.section('validation', readValidation),
   };

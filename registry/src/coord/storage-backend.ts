@@ -231,5 +231,8 @@ export class StorageCoordinator implements Coordinator {
       }
     }
     this.seen = new Set(names);
+    // The first listing takes what is there as seen. In a machine's group, a poller that replaces one that died may
+    // so skip what was published since: the other workers reset rather than miss it.
+    if (first && this.options.relay) this.fanOut({ kind: 'reset' });
   }
 }

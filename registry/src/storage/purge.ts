@@ -1,15 +1,18 @@
 // storage.maintenance.uploadpurging: abandoned uploads (_uploads/<uuid> of a push that never finished) are deleted
 // once their startedat is older than `age`, every `interval`, as distribution's purger does; `registry
-// garbage-collect` deletes them through purgeUploads too. The first run waits a
-// random part of the interval (at most an hour, as distribution), so replicas sharing a bucket do not purge in step.
+// garbage-collect` deletes them through purgeUploads too. Where distribution's replicas each purge at a random
+// moment of the interval, ours purge once per interval between them all.
 import type { StorageConfig } from '../config/types.js';
+import type { Coordinator } from '../coord/coordinator.js';
+import { scheduleExclusive } from '../coord/exclusive.js';
 import type { Logger } from '../log.js';
 import type { StorageDriver } from './driver/driver.js';
 import { isNotFound } from './driver/driver.js';
 import { deleteIfExists } from './links.js';
 import { lastPathElement, paths } from './paths.js';
 
-const MAX_JITTER_MS = 3_600_000;
+/** The job's lease and record name (_coord/jobs/uploadpurge). */
+const PURGE_JOB = 'uploadpurge';
 
 export interface PurgeResult {
   /** Uploads deleted (in a dry run: that would have been). */
@@ -98,37 +101,29 @@ export function loggedPurge(logger: Logger, dryRun: boolean): PurgeReport {
 }
 
 /**
- * Runs purgeUploads every uploadpurging.interval until stop(). Does nothing when purging is disabled, nor in
- * read-only mode: an SA who switched storage read-only (for a collection, a backup, a bucket copy) expects nothing
- * to change in it, and purging deletes.
+ * Runs purgeUploads every uploadpurging.interval, once per interval across every process sharing the storage (a
+ * once-per-fleet job: the workers of a machine and the replicas of a cluster take turns through its lease and its
+ * record in storage), until stop(). Does nothing when purging is disabled, nor in read-only mode: an SA who switched
+ * storage read-only (for a collection, a backup, a bucket copy) expects nothing to change in it, and purging deletes.
  */
-export function startUploadPurger(driver: StorageDriver, maintenance: StorageConfig['maintenance'], logger: Logger): { stop(): void } {
+export function startUploadPurger(driver: StorageDriver, coord: Coordinator, maintenance: StorageConfig['maintenance'], logger: Logger): { stop(): Promise<void> } {
   const config = maintenance.uploadpurging;
   const log = logger.child({ component: 'uploadpurger' });
   if (config.enabled && maintenance.readonly.enabled) log.info('upload purging is off while storage.maintenance.readonly is enabled');
-  if (!config.enabled || maintenance.readonly.enabled) return { stop: () => undefined };
-  let timer: NodeJS.Timeout | undefined;
-  let stopped = false;
-  const schedule = (delayMs: number): void => {
-    // unref: a pending purge never keeps a stopping process alive.
-    timer = setTimeout(() => void run(), delayMs).unref();
-  };
-  const run = async (): Promise<void> => {
-    try {
-      const result = await purgeUploads(driver, new Date(Date.now() - config.age), config.dryrun, loggedPurge(log, config.dryrun));
-      log.info({ ...result, dryRun: config.dryrun }, 'upload purge finished');
-    } catch (err) {
-      log.error({ err }, 'upload purge failed; retrying at the next interval');
-    }
-    if (!stopped) schedule(config.interval);
-  };
-  const jitter = Math.floor(Math.random() * Math.min(config.interval, MAX_JITTER_MS));
-  log.info({ firstRunInMs: jitter, ageMs: config.age, intervalMs: config.interval, dryRun: config.dryrun }, 'upload purging enabled');
-  schedule(jitter);
-  return {
-    stop() {
-      stopped = true;
-      clearTimeout(timer);
+  if (!config.enabled || maintenance.readonly.enabled) return { stop: async () => undefined };
+  log.info({ ageMs: config.age, intervalMs: config.interval, dryRun: config.dryrun }, 'upload purging enabled');
+  return scheduleExclusive(
+    coord,
+    driver,
+    {
+      name: PURGE_JOB,
+      intervalMs: config.interval,
+      async run(_signal, jobLog) {
+        const result = await purgeUploads(driver, new Date(Date.now() - config.age), config.dryrun, loggedPurge(jobLog, config.dryrun));
+        jobLog.info({ ...result, dryRun: config.dryrun }, 'upload purge finished');
+        return result;
+      },
     },
-  };
+    log,
+  );
 }

@@ -7,15 +7,9 @@ import { readJobRecord, scheduleExclusive } from '../../../registry/src/coord/ex
 import { SingleFlight } from '../../../registry/src/coord/single-flight.js';
 import type { StorageDriver } from '../../../registry/src/storage/driver/driver.js';
 import type { Logger } from '../../../registry/src/log.js';
+import { until } from '../../helpers/until.js';
 import type { Fleet } from './fleet.js';
 
-async function until(check: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${ms} ms`);
-    await sleep(20);
-  }
-}
 
 export interface SuiteOptions {
   /** Whether events cross processes by polling (the storage backend): subscribers need a first poll. */

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { StorageConfig, UploadPurgingConfig } from '../../../registry/src/config/types.js';
+import { readJobRecord } from '../../../registry/src/coord/exclusive.js';
 import { createLogger, type Logger } from '../../../registry/src/log.js';
 import { paths } from '../../../registry/src/storage/paths.js';
 import { loggedPurge, purgeUploads, startUploadPurger } from '../../../registry/src/storage/purge.js';
@@ -90,26 +91,29 @@ describe('storage: upload purging (storage.maintenance.uploadpurging)', () => {
     await client.request('DELETE', odd.path);
   });
 
-  it('startUploadPurger, when enabled, purges old uploads on its own after a jitter shorter than the interval', async () => {
+  it('startUploadPurger, when enabled, purges old uploads on its own as a once-per-interval job of the fleet, recorded in storage', async () => {
     const old = await startUpload('purge/timer', new Date(Date.now() - 2 * 3_600_000).toISOString());
     const { logger, lines } = capturingLogger();
-    const purger = startUploadPurger(registry.driver, maintenance({ enabled: true, age: 3_600_000, interval: 50, dryrun: false }), logger);
+    const purger = startUploadPurger(registry.driver, registry.coord, maintenance({ enabled: true, age: 3_600_000, interval: 50, dryrun: false }), logger);
     try {
       while (!lines.some((l) => l.msg === 'upload purge finished')) await sleep(10);
     } finally {
-      purger.stop();
+      await purger.stop();
     }
     expect(lines.find((l) => l.msg === 'upload purging enabled')).to.deep.include({ component: 'uploadpurger', ageMs: 3_600_000, intervalMs: 50 });
     expect(await status(old)).to.equal(404);
+    const record = await readJobRecord(registry.driver, 'uploadpurge');
+    expect(record.holder).to.equal(registry.coord.id);
+    expect(record.result).to.deep.include({ purged: 1 });
   });
 
   it('startUploadPurger does nothing when disabled, nor in read-only mode, and says why', async () => {
     const old = await startUpload('purge/disabled', new Date(0).toISOString());
     const disabled = capturingLogger();
-    startUploadPurger(registry.driver, maintenance({ enabled: false, age: 1, interval: 1, dryrun: false }), disabled.logger).stop();
+    await startUploadPurger(registry.driver, registry.coord, maintenance({ enabled: false, age: 1, interval: 1, dryrun: false }), disabled.logger).stop();
     expect(disabled.lines).to.deep.equal([]);
     const readonly = capturingLogger();
-    startUploadPurger(registry.driver, maintenance({ enabled: true, age: 1, interval: 1, dryrun: false }, true), readonly.logger).stop();
+    await startUploadPurger(registry.driver, registry.coord, maintenance({ enabled: true, age: 1, interval: 1, dryrun: false }, true), readonly.logger).stop();
     expect(readonly.lines.map((l) => l.msg)).to.deep.equal(['upload purging is off while storage.maintenance.readonly is enabled']);
     expect(await status(old)).to.equal(204);
     await client.request('DELETE', old.path);
