@@ -46,6 +46,7 @@ export async function startRegistry(config: Config, logger: Logger): Promise<Run
     ...(access && { access }),
     ...(metrics && { metrics }),
     ...(coordination.descriptors && { descriptors: coordination.descriptors }),
+    coord: coordination.coord,
   });
   const handler = koa.callback();
   const tls = config.http.tls;

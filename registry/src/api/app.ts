@@ -3,6 +3,7 @@
 import Koa from 'koa';
 import Router from '@koa/router';
 import type { AccessController } from '../auth/controller.js';
+import { newCoordinatorId, type Coordinator } from '../coord/coordinator.js';
 import type { DescriptorCache } from '../storage/descriptor-cache.js';
 import type { Config } from '../config/types.js';
 import { RegistryError } from '../errcode.js';
@@ -32,6 +33,8 @@ export interface AppDeps {
   health?: HealthStatus;
   /** storage.cache.blobdescriptor, built with the coordination layer (coord/factory.ts) */
   descriptors?: DescriptorCache;
+  /** The fleet's coordination layer (coord/factory.ts): its id names this process's writes to a garbage collection. */
+  coord?: Coordinator;
 }
 
 export interface RegistryApp {
@@ -41,6 +44,7 @@ export interface RegistryApp {
 
 export function createApp(config: Config, deps: AppDeps): RegistryApp {
   const store = new RegistryStore(deps.driver, {
+    writer: deps.coord?.id ?? newCoordinatorId(),
     ...(deps.descriptors && { descriptors: deps.descriptors }),
     manifests: {
       urls: {

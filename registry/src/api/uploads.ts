@@ -33,8 +33,8 @@ export function registerUploads(router: Router<RequestState>, services: Services
     ctx.set('Docker-Upload-UUID', status.uuid);
   }
 
-  async function blobCreated(ctx: Context, name: string, digest: Digest): Promise<void> {
-    await store.layers.link(name, digest);
+  /** The blob is stored and linked: the store did both in one write. */
+  function blobCreated(ctx: Context, name: string, digest: Digest): void {
     emptyBody(ctx, 201);
     ctx.set('Location', locationUrl(ctx, services, `${name}/blobs/${formatDigest(digest)}`));
     ctx.set('Docker-Content-Digest', formatDigest(digest));
@@ -48,8 +48,8 @@ export function registerUploads(router: Router<RequestState>, services: Services
       if (err instanceof Challenge) return false;
       throw err;
     }
-    if (!(await store.layers.linked(from, digest)) || !(await store.blobs.exists(digest))) return false;
-    await blobCreated(ctx, name, digest);
+    if (!(await store.layers.mount(name, from, digest))) return false;
+    blobCreated(ctx, name, digest);
     ctx.state.log.debug({ name, from, digest: formatDigest(digest) }, 'blob mounted');
     return true;
   }
@@ -69,7 +69,7 @@ export function registerUploads(router: Router<RequestState>, services: Services
     if (monolithic) {
       const digest = checkDigest(monolithic);
       await store.uploads.complete(name, upload.uuid, digest, ctx.req);
-      await blobCreated(ctx, name, digest);
+      blobCreated(ctx, name, digest);
       return;
     }
     uploadAccepted(ctx, name, upload, 202);
@@ -115,7 +115,7 @@ export function registerUploads(router: Router<RequestState>, services: Services
       }
     }
     await store.uploads.complete(name, uuid, digest, hasBody(ctx) ? ctx.req : undefined);
-    await blobCreated(ctx, name, digest);
+    blobCreated(ctx, name, digest);
   });
 
   router.get(routes.upload, async (ctx: Context) => {

@@ -1,10 +1,10 @@
-// What the offline maintenance commands (garbage-collect, list, du) share: strict flag parsing that fails with
+// What the maintenance commands (garbage-collect, prune, list, du, migrate) share: strict flag parsing that fails with
 // the usage, and the storage driver named by a config file, closed when the work is done.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { CommandError } from '../commands/command.js';
 import { loadForCommand } from '../commands/load.js';
 import type { Config } from '../config/types.js';
-import { createLogger } from '../log.js';
+import { createLogger, type Logger } from '../log.js';
 import type { StorageDriver } from '../storage/driver/driver.js';
 import { createDriver } from '../storage/driver/factory.js';
 
@@ -22,7 +22,11 @@ export function parseCommandArgs<T extends Options>(args: string[], options: T, 
  * Loads the config, opens its storage driver and runs work on it. The driver logs to stderr at warn, so stdout
  * carries only the command's own output (pipe --json into jq).
  */
-export async function withStorage<T>(configPath: string | undefined, usage: string, work: (driver: StorageDriver, config: Config) => Promise<T>): Promise<T> {
+export async function withStorage<T>(
+  configPath: string | undefined,
+  usage: string,
+  work: (driver: StorageDriver, config: Config, logger: Logger) => Promise<T>,
+): Promise<T> {
   const { config, warnings } = await loadForCommand(configPath, usage);
   for (const warning of warnings) process.stderr.write(`warning: ${warning}\n`);
   const logger = createLogger({ ...config.log, level: 'warn' }, process.stderr);
@@ -33,7 +37,7 @@ export async function withStorage<T>(configPath: string | undefined, usage: stri
     throw new CommandError(`cannot open the storage configured in ${configPath}: ${(err as Error).message}`);
   }
   try {
-    return await work(driver, config);
+    return await work(driver, config, logger);
   } finally {
     await driver.close?.();
   }

@@ -4,7 +4,6 @@ import { formatDigest, type Digest } from '../storage/digest.js';
 import { isNotFound, type StorageDriver } from '../storage/driver/driver.js';
 import { deleteIfExists } from '../storage/links.js';
 import { blobDataDigest, paths } from '../storage/paths.js';
-import type { ManifestDeletion } from './mark.js';
 
 export interface StoredBlob {
   digest: Digest;
@@ -52,8 +51,18 @@ export async function scanBlobs(driver: StorageDriver, marked: Set<string>, opti
   return scan;
 }
 
+/** A revision to remove from a repository, with the entries that name it. */
+export interface RevisionRemoval {
+  repository: string;
+  digest: Digest;
+  /** Its referrers-index entry lives under this subject. */
+  subject?: Digest;
+  /** Tags whose history (tags/<tag>/index) lists the revision. */
+  tags: string[];
+}
+
 /** Removes a revision with its tag-history entries and its referrers-index entry, as distribution's vacuum does. */
-export async function deleteManifest(driver: StorageDriver, deletion: ManifestDeletion): Promise<void> {
+export async function deleteManifest(driver: StorageDriver, deletion: RevisionRemoval): Promise<void> {
   const { repository, digest } = deletion;
   for (const tag of deletion.tags) await deleteIfExists(driver, paths.tagIndexDir(repository, tag, digest));
   if (deletion.subject) await deleteIfExists(driver, paths.referrerDir(repository, deletion.subject, digest));

@@ -34,12 +34,18 @@ export class BlobStore {
     }
   }
 
-  async exists(digest: Digest): Promise<boolean> {
+  /**
+   * Size of the blob as storage has it now, or undefined: what a write that makes something reference the blob
+   * checks, never the cache, which may remember a blob collected since.
+   */
+  async stored(digest: Digest): Promise<number | undefined> {
     try {
-      await this.stat(digest);
-      return true;
+      const info = await this.driver.stat(paths.blobData(digest));
+      if (info.isDir) return undefined;
+      this.cache?.set(formatDigest(digest), info.size);
+      return info.size;
     } catch (err) {
-      if (err instanceof RegistryError) return false;
+      if (isNotFound(err)) return undefined;
       throw err;
     }
   }

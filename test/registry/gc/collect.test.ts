@@ -6,11 +6,11 @@ import { openFilesystemDriver } from '../../../registry/src/storage/driver/files
 import { paths } from '../../../registry/src/storage/paths.js';
 import { Client, sha256 } from '../../helpers/oci.js';
 import { startTestRegistry, type TestRegistry } from '../../helpers/registry.js';
-import { layout, pullVerified, pushImage, removedFiles, seedRegistry, snapshotTree, type Seeded } from './fixtures.js';
+import { layout, pullVerified, pushImage, removedFiles, seedRegistry, snapshotTree, unguarded, type Seeded } from './fixtures.js';
 
 async function collectOn(driver: StorageDriver, options: Partial<CollectOptions> = {}) {
   const events: GcEvent[] = [];
-  const summary = await collectGarbage(driver, { dryRun: false, deleteUntagged: false, minAgeMs: 0, ...options }, (e) => events.push(e));
+  const summary = await collectGarbage(driver, { dryRun: false, deleteUntagged: false, minAgeMs: 0, ...options }, (e) => events.push(e), unguarded);
   return { summary, events };
 }
 
