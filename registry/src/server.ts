@@ -18,7 +18,7 @@ import { Metrics } from './metrics.js';
 import { createDriver } from './storage/driver/factory.js';
 import type { StorageDriver } from './storage/driver/driver.js';
 import { guardDriver } from './storage/driver/guarded.js';
-import { startUploadPurger } from './storage/purge.js';
+import { startMaintenance } from './maintenance.js';
 
 export interface RunningRegistry {
   /** Base URL, e.g. http://127.0.0.1:5000 */
@@ -38,7 +38,7 @@ export async function startRegistry(config: Config, logger: Logger): Promise<Run
   const coordination = await createCoordination(config, driver, logger);
   const access = await createAccessController(config.auth, logger);
   const health = startStorageHealth(driver, config.health.storagedriver, logger);
-  const purger = startUploadPurger(driver, config.storage.maintenance, logger);
+  const maintenance = startMaintenance(config.storage.maintenance, { coordination, driver, logger, ...(metrics && { metrics }) });
   const { koa } = createApp(config, {
     driver,
     logger,
@@ -109,7 +109,7 @@ export async function startRegistry(config: Config, logger: Logger): Promise<Run
           await drained;
         }
         health.stop();
-        purger.stop();
+        await maintenance.stop();
         await debug?.close();
         await coordination.close();
         await rawDriver.close?.();

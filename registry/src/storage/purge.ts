@@ -1,14 +1,18 @@
 // storage.maintenance.uploadpurging: abandoned uploads (_uploads/<uuid> of a push that never finished) are deleted
-// once their startedat is older than `age`, every `interval`, as distribution's purger does. The first run waits a
-// random part of the interval (at most an hour, as distribution), so replicas sharing a bucket do not purge in step.
+// once their startedat is older than `age`, every `interval`, as distribution's purger does; but once per interval
+// across the fleet (a once-per-fleet job of the coordination layer, its last run recorded in storage), where
+// distribution has every replica purge on its own schedule.
 import type { StorageConfig } from '../config/types.js';
+import type { Coordinator } from '../coord/coordinator.js';
+import { scheduleExclusive, type ScheduledJob } from '../coord/exclusive.js';
 import type { Logger } from '../log.js';
 import type { StorageDriver } from './driver/driver.js';
 import { isNotFound } from './driver/driver.js';
 import { deleteIfExists } from './links.js';
 import { lastPathElement, paths } from './paths.js';
 
-const MAX_JITTER_MS = 3_600_000;
+/** The job's name: its lease and its record (_coord/jobs/uploadpurging). */
+export const UPLOAD_PURGE_JOB = 'uploadpurging';
 
 export interface PurgeResult {
   /** Uploads deleted (in a dry run: that would have been). */
@@ -75,37 +79,28 @@ export async function purgeUploads(driver: StorageDriver, olderThan: Date, dryRu
 }
 
 /**
- * Runs purgeUploads every uploadpurging.interval until stop(). Does nothing when purging is disabled, nor in
- * read-only mode: an SA who switched storage read-only (for a collection, a backup, a bucket copy) expects nothing
- * to change in it, and purging deletes.
+ * Runs purgeUploads every uploadpurging.interval, on one process of the fleet at a time. Undefined when purging is
+ * disabled, or in read-only mode: an SA who switched storage read-only (for a backup, a bucket copy) expects nothing to
+ * change in it, and purging deletes.
  */
-export function startUploadPurger(driver: StorageDriver, maintenance: StorageConfig['maintenance'], logger: Logger): { stop(): void } {
+export function startUploadPurger(coord: Coordinator, driver: StorageDriver, maintenance: StorageConfig['maintenance'], logger: Logger): ScheduledJob | undefined {
   const config = maintenance.uploadpurging;
   const log = logger.child({ component: 'uploadpurger' });
   if (config.enabled && maintenance.readonly.enabled) log.info('upload purging is off while storage.maintenance.readonly is enabled');
-  if (!config.enabled || maintenance.readonly.enabled) return { stop: () => undefined };
-  let timer: NodeJS.Timeout | undefined;
-  let stopped = false;
-  const schedule = (delayMs: number): void => {
-    // unref: a pending purge never keeps a stopping process alive.
-    timer = setTimeout(() => void run(), delayMs).unref();
-  };
-  const run = async (): Promise<void> => {
-    try {
-      const result = await purgeUploads(driver, new Date(Date.now() - config.age), config.dryrun, log);
-      log.info({ ...result, dryRun: config.dryrun }, 'upload purge finished');
-    } catch (err) {
-      log.error({ err }, 'upload purge failed; retrying at the next interval');
-    }
-    if (!stopped) schedule(config.interval);
-  };
-  const jitter = Math.floor(Math.random() * Math.min(config.interval, MAX_JITTER_MS));
-  log.info({ firstRunInMs: jitter, ageMs: config.age, intervalMs: config.interval, dryRun: config.dryrun }, 'upload purging enabled');
-  schedule(jitter);
-  return {
-    stop() {
-      stopped = true;
-      clearTimeout(timer);
+  if (!config.enabled || maintenance.readonly.enabled) return undefined;
+  log.info({ ageMs: config.age, intervalMs: config.interval, dryRun: config.dryrun }, 'upload purging enabled');
+  return scheduleExclusive(
+    coord,
+    driver,
+    {
+      name: UPLOAD_PURGE_JOB,
+      intervalMs: config.interval,
+      async run(_signal, jobLog) {
+        const result = await purgeUploads(driver, new Date(Date.now() - config.age), config.dryrun, jobLog);
+        jobLog.info({ ...result, dryRun: config.dryrun }, 'upload purge finished');
+        return result;
+      },
     },
-  };
+    log,
+  );
 }
