@@ -113,6 +113,8 @@ export class FilesystemDriver implements StorageDriver {
   async putContent(path: string, content: Buffer): Promise<void> {
     checkPath(path, NAME);
     const target = this.full(path);
+    // An empty file (a collection's tombstone) has no part to see and no data to sync: creating it is enough.
+    if (content.length === 0) return (await openCreating(target, 'w')).close();
     const temp = `${target}.${randomUUID()}.tmp`;
     const handle = await openCreating(temp, 'wx');
     try {
