@@ -30,7 +30,7 @@ export function describeHolder(holder: LeaseHolder): string {
 
 /**
  * Takes the collectors' lease; while another process holds it, calls onWaiting with each new holder and tries again
- * every 2 s, or with wait false throws CollectorBusyError at once.
+ * about every 2 s, or with wait false throws CollectorBusyError at once.
  */
 export async function takeCollectorLease(coord: Coordinator, wait: boolean, onWaiting: (holder: LeaseHolder) => void): Promise<Lease> {
   let shown: string | undefined;
@@ -40,7 +40,8 @@ export async function takeCollectorLease(coord: Coordinator, wait: boolean, onWa
     if (!wait) throw new CollectorBusyError(result);
     if (result.holder !== shown) onWaiting(result);
     shown = result.holder;
-    await sleep(LEASE_POLL_MS);
+    // Jittered: two collectors that claimed at the same instant and both backed off must not retry in step.
+    await sleep(LEASE_POLL_MS * (0.5 + Math.random()));
   }
 }
 
