@@ -6,11 +6,14 @@
 // - s3rver's DELETE removes the object's directories once they look empty, and answers 500 when a concurrent DELETE
 //   or PUT under the same prefix got there first (ENOENT, ENOTEMPTY). S3 has no directories: here that tidying
 //   tolerates the race.
+// - s3rver lists by walking directories (readdir, then stat of each entry), and answers 500 when a DELETE removes an
+//   entry in between, even one outside the prefix asked for (a sibling of it). S3 lists what exists: here the walk
+//   skips what vanished.
 import { createHash, randomUUID } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, readdirSync, statSync } from 'node:fs';
 import { mkdir, readdir, rename, rm, rmdir, unlink, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { dirname, join, posix } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 
@@ -30,6 +33,8 @@ interface FilesystemStore {
 }
 
 
+const raced = (err: unknown): boolean => ['ENOENT', 'ENOTEMPTY'].includes((err as NodeJS.ErrnoException).code ?? '');
+
 async function replaceFile(path: string, content: string): Promise<void> {
   const temp = `${path}.${randomUUID()}.tmp`;
   await writeFile(temp, content);
@@ -37,6 +42,35 @@ async function replaceFile(path: string, content: string): Promise<void> {
 }
 
 const require = createRequire(import.meta.url);
+
+/** Entries of a directory with whether each is one; what vanished since the directory was read is left out. */
+function* entries(dir: string): Generator<[string, boolean]> {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch (err) {
+    if (raced(err)) return;
+    throw err;
+  }
+  for (const name of names) {
+    const path = posix.join(dir, name);
+    try {
+      yield [path, statSync(path).isDirectory()];
+    } catch (err) {
+      if (!raced(err)) throw err;
+    }
+  }
+}
+
+/** Set before the store module is loaded, which takes `walk` from utils when it loads. */
+const utils = require('s3rver/lib/utils.js') as { walk: (dir: string, recurse?: (path: string) => boolean) => Generator<string> };
+utils.walk = function* walk(dir: string, recurse?: (path: string) => boolean): Generator<string> {
+  for (const [path, isDirectory] of entries(dir)) {
+    if (!isDirectory) yield path;
+    else if (!recurse || recurse(path)) yield* walk(path, recurse);
+  }
+};
+
 const store = (require('s3rver/lib/stores/filesystem.js') as { prototype: FilesystemStore }).prototype;
 /** The metadata s3rver keeps of an object: its own allow-list of headers plus every x-amz-meta-*. */
 const METADATA_HEADERS = (require('s3rver/lib/models/object.js') as { ALLOWED_METADATA: string[] }).ALLOWED_METADATA;
@@ -72,7 +106,6 @@ store.putMetadata = async function putMetadata(this: FilesystemStore, bucket: st
   await replaceFile(this.getResourcePath(bucket, key, 'metadata.json'), JSON.stringify(kept, null, 2));
 };
 
-const raced = (err: unknown): boolean => ['ENOENT', 'ENOTEMPTY'].includes((err as NodeJS.ErrnoException).code ?? '');
 
 store.deleteObject = async function deleteObject(this: FilesystemStore, bucket: string, key: string) {
   await Promise.all(
