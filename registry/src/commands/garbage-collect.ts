@@ -11,7 +11,7 @@ import type { StorageDriver } from '../storage/driver/driver.js';
 import { collectGarbage, GcError, type CollectOptions, type GcEvent, type GcSummary } from '../gc/collect.js';
 import { GRACE_MS } from '../gc/protocol.js';
 import { parseCommandArgs, withStorage } from '../gc/offline.js';
-import { announceGone, CollectorBusyError, describeHolder, takeCollectorLease, withCollection } from '../gc/online.js';
+import { announceGone, collectLive, CollectorBusyError, describeHolder, takeCollectorLease } from '../gc/online.js';
 import { formatBytes } from '../gc/units.js';
 import { CommandError, type Command } from './command.js';
 
@@ -128,26 +128,15 @@ async function collectOnline(driver: StorageDriver, config: Config, logger: Logg
       throw err;
     });
     try {
-      return await withCollection(
-        driver,
-        coordination.coord.id,
+      return await collectLive(driver, options, out.onEvent, {
+        holder: coordination.coord.id,
         logger,
-        lease.signal,
-        (collection) =>
-          collectGarbage(
-            driver,
-            options,
-            (event) => {
-              if (event.kind === 'blob') gone.push(formatDigest(event.digest));
-              out.onEvent(event);
-            },
-            collection,
-            lease.signal,
-          ),
-        (collection) => {
+        signal: lease.signal,
+        swept: gone,
+        registered: (collection) => {
           if (!out.quiet) out.stderr(`collection ${collection.id} registered; waiting ${GRACE_MS / 1000}s for writes already under way\n`);
         },
-      );
+      });
     } finally {
       await lease.release();
     }

@@ -8,8 +8,8 @@ import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { formatDigest } from '../storage/digest.js';
 import type { StorageDriver } from '../storage/driver/driver.js';
-import { collectGarbage, type GcEvent, type GcSummary } from './collect.js';
-import { announceGone, GC_LEASE, GC_LEASE_TTL_MS, withCollection } from './online.js';
+import type { GcEvent, GcSummary } from './collect.js';
+import { announceGone, collectLive, GC_LEASE, GC_LEASE_TTL_MS } from './online.js';
 
 /** A long collection says where it is this often. */
 const PROGRESS_EVERY_MS = 10_000;
@@ -78,24 +78,13 @@ export function scheduleCollector(maintenance: StorageConfig['maintenance'], dep
         const progress = progressLog(jobLog);
         const options = { dryRun: false, deleteUntagged: config.deleteuntagged, minAgeMs: config.minage };
         try {
-          const summary = await withCollection(
-            driver,
-            coordination.coord.id,
-            jobLog,
+          const summary = await collectLive(driver, options, progress, {
+            holder: coordination.coord.id,
+            logger: jobLog,
             signal,
-            (collection) =>
-              collectGarbage(
-                driver,
-                options,
-                (event) => {
-                  if (event.kind === 'blob') gone.push(formatDigest(event.digest));
-                  progress(event);
-                },
-                collection,
-                signal,
-              ),
-            (collection) => jobLog.info({ collection: collection.id }, 'garbage collection registered; waiting for writes already under way'),
-          );
+            swept: gone,
+            registered: (collection) => jobLog.info({ collection: collection.id }, 'garbage collection registered; waiting for writes already under way'),
+          });
           jobLog.info({ ...summary }, 'garbage collection finished');
           metrics?.gcRuns.inc({ outcome: 'success' });
           if (metrics) record(metrics, summary);

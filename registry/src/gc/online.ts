@@ -7,6 +7,8 @@ import type { Coordination } from '../coord/factory.js';
 import type { Logger } from '../log.js';
 import { BLOB_GONE_TOPIC } from '../storage/descriptor-cache.js';
 import type { StorageDriver } from '../storage/driver/driver.js';
+import { formatDigest } from '../storage/digest.js';
+import { collectGarbage, type CollectOptions, type GcEvent, type GcSummary } from './collect.js';
 import { Collection } from './collection.js';
 
 /** The lease every collector takes: the command's and the background job's are one. */
@@ -67,6 +69,39 @@ export async function withCollection<T>(
       logger.warn({ err: { message: (err as Error).message }, collection: collection.id }, 'removing the collection registration failed; the next collection removes it'),
     );
   }
+}
+
+export interface LiveCollection {
+  holder: string;
+  logger: Logger;
+  /** The lease, the process stopping: checked before each batch. */
+  signal?: AbortSignal;
+  /** Told once the collection is registered, before its grace. */
+  registered?: (collection: Collection) => void;
+  /** Filled with the formatted digest of each blob deleted, as it goes: for announceGone, even after a failure. */
+  swept: string[];
+}
+
+/** One collection on a live registry: registered, its grace waited out, marked and swept under the registration. */
+export function collectLive(driver: StorageDriver, options: CollectOptions, onEvent: (event: GcEvent) => void, live: LiveCollection): Promise<GcSummary> {
+  return withCollection(
+    driver,
+    live.holder,
+    live.logger,
+    live.signal,
+    (collection) =>
+      collectGarbage(
+        driver,
+        options,
+        (event) => {
+          if (event.kind === 'blob') live.swept.push(formatDigest(event.digest));
+          onEvent(event);
+        },
+        collection,
+        live.signal,
+      ),
+    live.registered,
+  );
 }
 
 /** Drops swept blobs from every process's descriptor cache (and the shared Redis one, when there is one). */

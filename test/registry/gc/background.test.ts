@@ -5,29 +5,16 @@ import { rm } from 'node:fs/promises';
 import { readJobRecord } from '../../../registry/src/coord/exclusive.js';
 import { GC_LEASE } from '../../../registry/src/gc/online.js';
 import { PRUNE_JOB } from '../../../registry/src/retention/background.js';
-import { isNotFound } from '../../../registry/src/storage/driver/driver.js';
-import { parseDigest } from '../../../registry/src/storage/digest.js';
-import { paths } from '../../../registry/src/storage/paths.js';
 import { Client } from '../../helpers/oci.js';
 import { makeTempDir } from '../../helpers/processes.js';
-import { startTestRegistry, type TestRegistry } from '../../helpers/registry.js';
-import { pullVerified } from './fixtures.js';
+import { startTestRegistry } from '../../helpers/registry.js';
+import { pullVerified, stored } from './fixtures.js';
 import { eventually } from './race.js';
 
 /** The value of a metric line (`name{labels} value`) in Prometheus text, or undefined. */
 function metric(text: string, line: string): number | undefined {
   const found = text.split('\n').find((l) => l.startsWith(`${line} `));
   return found === undefined ? undefined : Number(found.slice(line.length + 1));
-}
-
-async function stored(registry: TestRegistry, digest: string): Promise<boolean> {
-  return registry.driver.stat(paths.blobData(parseDigest(digest))).then(
-    () => true,
-    (err: unknown) => {
-      if (isNotFound(err)) return false;
-      throw err;
-    },
-  );
 }
 
 describe('gc: the background collector and scheduled retention of serve', function () {
@@ -51,10 +38,10 @@ describe('gc: the background collector and scheduled retention of serve', functi
       const gone = await client.pushImage('app', 'old', ['a layer of an image about to be deleted']);
       const kept = await client.pushImage('app', 'v1', ['a layer that stays']);
       expect((await client.request('DELETE', `/v2/app/manifests/${gone.digest}`)).status).to.equal(202);
-      await eventually('a collection deletes the deleted image', async () => !(await stored(registry, gone.layers[0]?.digest as string)));
+      await eventually('a collection deletes the deleted image', async () => !(await stored(registry.driver, gone.layers[0]?.digest as string)));
       await eventually('that collection finishes', async () => registry.logs.some((l) => l.msg === 'garbage collection finished' && Number(l.blobsDeleted) > 0));
       await pullVerified(client, 'app', 'v1');
-      expect(await stored(registry, kept.layers[0]?.digest as string)).to.equal(true);
+      expect(await stored(registry.driver, kept.layers[0]?.digest as string)).to.equal(true);
       const gcLogs = registry.logs.filter((l) => l.job === GC_LEASE).map((l) => l.msg);
       expect(gcLogs).to.include.members(['marking', 'scanning blobs', 'sweeping', 'garbage collection finished']);
       expect(registry.logs.some((l) => l.msg === 'background garbage collection enabled' && l.component === 'gc')).to.equal(true);
@@ -108,7 +95,7 @@ describe('gc: the background collector and scheduled retention of serve', functi
       const client = new Client(registry.url);
       expect(((await (await client.request('GET', '/v2/app/tags/list')).json()) as { tags: string[] }).tags).to.deep.equal(['v3']);
       await eventually('the collector runs after the prune', async () => (await readJobRecord(registry.driver, GC_LEASE)).lastSuccess !== undefined);
-      for (const image of images.slice(0, 2)) expect(await stored(registry, image.layers[0]?.digest as string), 'a pruned layer').to.equal(false);
+      for (const image of images.slice(0, 2)) expect(await stored(registry.driver, image.layers[0]?.digest as string), 'a pruned layer').to.equal(false);
       await pullVerified(client, 'app', 'v3');
     } finally {
       await registry.stop();

@@ -2,8 +2,7 @@
 // back from stdout, and collections in the test's own process (no lease: they overlap the command's).
 import { expect } from 'chai';
 import { newCoordinatorId } from '../../../registry/src/coord/coordinator.js';
-import { collectGarbage } from '../../../registry/src/gc/collect.js';
-import { withCollection } from '../../../registry/src/gc/online.js';
+import { collectLive } from '../../../registry/src/gc/online.js';
 import type { StorageDriver } from '../../../registry/src/storage/driver/driver.js';
 import { runRegistry } from '../../helpers/registry-cli.js';
 import { quietLogger } from '../coord/fleet.js';
@@ -39,8 +38,7 @@ export async function leftover(config: string): Promise<{ manifests: number; blo
 
 /** One online collection in this process, as the background collector runs it, without the lease. */
 export async function inProcessCollection(driver: StorageDriver): Promise<CollectionCounts> {
-  const summary = await withCollection(driver, newCoordinatorId(), quietLogger([]), undefined, (collection) =>
-    collectGarbage(driver, { dryRun: false, deleteUntagged: true, minAgeMs: KEEP.ms }, () => undefined, collection),
-  );
+  const live = { holder: newCoordinatorId(), logger: quietLogger([]), swept: [] };
+  const summary = await collectLive(driver, { dryRun: false, deleteUntagged: true, minAgeMs: KEEP.ms }, () => undefined, live);
   return { deleted: summary.manifestsDeleted + summary.blobsDeleted, spared: summary.manifestsSpared + summary.blobsSpared };
 }
