@@ -142,7 +142,7 @@ export async function collectGarbage(
       counts.bytes += blob.size;
       progress();
     };
-    if (!guard) {
+    if (!guard || options.dryRun) {
       await forEachLimit(mark.deletions, STORAGE_CONCURRENCY, removeManifest);
       await forEachLimit(scan.unreferenced, STORAGE_CONCURRENCY, removeBlob);
     } else {
