@@ -91,6 +91,46 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly gcRuns = new Counter({
+    name: 'registry_gc_runs_total',
+    help: 'Background garbage collections run by this process (storage.maintenance.gc), by outcome',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly gcDuration = new Histogram({
+    name: 'registry_gc_duration_seconds',
+    help: 'Duration of the background garbage collections run by this process, grace included',
+    buckets: [5, 10, 30, 60, 300, 900, 3600, 14400],
+    registers: [this.registry],
+  });
+  readonly gcBlobsFreed = new Counter({
+    name: 'registry_gc_blobs_freed_total',
+    help: 'Blobs deleted by the background garbage collections of this process',
+    registers: [this.registry],
+  });
+  readonly gcBytesFreed = new Counter({
+    name: 'registry_gc_bytes_freed_total',
+    help: 'Bytes of the blobs deleted by the background garbage collections of this process',
+    registers: [this.registry],
+  });
+  readonly gcManifestsDeleted = new Counter({
+    name: 'registry_gc_manifests_deleted_total',
+    help: 'Untagged manifests deleted by the background garbage collections of this process (deleteuntagged)',
+    registers: [this.registry],
+  });
+  readonly gcSpared = new Counter({
+    name: 'registry_gc_spared_total',
+    help: 'Blobs and manifests a background collection planned to delete and kept, because a push referenced them meanwhile',
+    registers: [this.registry],
+  });
+  readonly gcLastSuccess = new Gauge({
+    name: 'registry_gc_last_success_timestamp_seconds',
+    help: 'When a background garbage collection of this process last succeeded (Unix time); 0 before the first',
+    // One process of the tree runs the collector: the tree's answer is the latest, not a sum.
+    aggregator: 'max',
+    registers: [this.registry],
+  });
+
   constructor(worker = 0) {
     registerProcessMetrics(this.registry, worker);
   }

@@ -13,12 +13,12 @@ import { drainable } from './drain.js';
 import { combineHealth, startStorageHealth, type HealthStatus } from './health.js';
 import { listenOn, urlOf } from './listen-address.js';
 import type { Logger } from './log.js';
+import { startMaintenance } from './maintenance.js';
 import { Metrics } from './metrics.js';
 import { buildDriver, driverLogFields } from './storage/driver/factory.js';
 import type { StorageDriver } from './storage/driver/driver.js';
 import { guardDriver } from './storage/driver/guarded.js';
 import { reachDriver, type RetrySchedule } from './storage/driver/reachability.js';
-import { startUploadPurger } from './storage/purge.js';
 import { readTlsOptions } from './tls-options.js';
 
 export interface RunningRegistry {
@@ -42,8 +42,8 @@ export interface StartOptions {
   /** How often a storage backend unreachable at start is tried again; STORAGE_RETRY unless a test needs it short. */
   storageRetry?: RetrySchedule;
   /**
-   * Whether this process runs the periodic jobs (upload purging, and whatever else runs once per interval through
-   * scheduleExclusive): true unless it is one of a machine's workers other than the one chosen to (cluster/). Across
+   * Whether this process runs the periodic jobs (upload purging, the background collector and retention, mirror
+   * eviction: whatever runs once per interval through scheduleExclusive): true unless it is one of a machine's workers other than the one chosen to (cluster/). Across
    * machines, each job's lease decides.
    */
   runsJobs?: boolean;
@@ -71,7 +71,7 @@ export async function startRegistry(config: Config, logger: Logger, options: Sta
   const access = await createAccessController(config.auth, logger);
   const health = startStorageHealth(driver, config.health.storagedriver, logger);
   const status = combineHealth(health, reachability);
-  const purger = runsJobs ? startUploadPurger(driver, coordination.coord, config.storage.maintenance, logger) : undefined;
+  const maintenance = runsJobs ? startMaintenance(config.storage.maintenance, { coordination, driver, logger, ...(metrics && { metrics }) }) : undefined;
   const { koa, mirror } = createApp(config, {
     driver,
     logger,
@@ -91,7 +91,7 @@ export async function startRegistry(config: Config, logger: Logger, options: Sta
   const release = async () => {
     clientTimeouts.stop();
     status.stop();
-    await purger?.stop();
+    await maintenance?.stop();
     await eviction?.stop();
     mirror?.close();
     await debug?.close();

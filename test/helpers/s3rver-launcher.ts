@@ -4,9 +4,11 @@
 //   500). S3 replaces an object whole: here both go to a temp file beside the target and are renamed over it once
 //   written. The temp names lack s3rver's "._S3rver_object" suffix, so listings never show them.
 // - s3rver's DELETE removes the object's directories once they look empty, and answers 500 when a concurrent DELETE
-//   or PUT under the same prefix got there first (ENOENT, ENOTEMPTY); its listing answers 500 when an object is
-//   deleted between reading a directory and stat'ing the entry. S3 has no directories and lists what exists: here
-//   the tidying tolerates the race and the listing skips what vanished.
+//   or PUT under the same prefix got there first (ENOENT, ENOTEMPTY). S3 has no directories: here that tidying
+//   tolerates the race.
+// - s3rver lists by walking directories (readdir, then stat of each entry), and answers 500 when a DELETE removes an
+//   entry in between, even one outside the prefix asked for (a sibling of it). S3 lists what exists: here the walk
+//   skips what vanished.
 import { createHash, randomUUID } from 'node:crypto';
 import { createWriteStream, readdirSync, statSync } from 'node:fs';
 import { mkdir, readdir, rename, rm, rmdir, unlink, writeFile } from 'node:fs/promises';
@@ -31,6 +33,8 @@ interface FilesystemStore {
 }
 
 
+const raced = (err: unknown): boolean => ['ENOENT', 'ENOTEMPTY'].includes((err as NodeJS.ErrnoException).code ?? '');
+
 async function replaceFile(path: string, content: string): Promise<void> {
   const temp = `${path}.${randomUUID()}.tmp`;
   await writeFile(temp, content);
@@ -39,29 +43,34 @@ async function replaceFile(path: string, content: string): Promise<void> {
 
 const require = createRequire(import.meta.url);
 
-// Replaced before the store module is loaded: it takes `walk` from utils when it loads.
-const utils = require('s3rver/lib/utils.js') as { walk: (dir: string, recurseFilter?: (path: string) => boolean) => Generator<string> };
-utils.walk = function* walk(dir: string, recurseFilter?: (path: string) => boolean): Generator<string> {
+/** Entries of a directory with whether each is one; what vanished since the directory was read is left out. */
+function* entries(dir: string): Generator<[string, boolean]> {
   let names: string[];
   try {
     names = readdirSync(dir);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    if (raced(err)) return;
     throw err;
   }
   for (const name of names) {
     const path = posix.join(dir, name);
-    let stats;
     try {
-      stats = statSync(path);
+      yield [path, statSync(path).isDirectory()];
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
-      throw err;
+      if (!raced(err)) throw err;
     }
-    if (!stats.isDirectory()) yield path;
-    else if (!recurseFilter || recurseFilter(path)) yield* walk(path, recurseFilter);
+  }
+}
+
+/** Set before the store module is loaded, which takes `walk` from utils when it loads. */
+const utils = require('s3rver/lib/utils.js') as { walk: (dir: string, recurse?: (path: string) => boolean) => Generator<string> };
+utils.walk = function* walk(dir: string, recurse?: (path: string) => boolean): Generator<string> {
+  for (const [path, isDirectory] of entries(dir)) {
+    if (!isDirectory) yield path;
+    else if (!recurse || recurse(path)) yield* walk(path, recurse);
   }
 };
+
 const store = (require('s3rver/lib/stores/filesystem.js') as { prototype: FilesystemStore }).prototype;
 /** The metadata s3rver keeps of an object: its own allow-list of headers plus every x-amz-meta-*. */
 const METADATA_HEADERS = (require('s3rver/lib/models/object.js') as { ALLOWED_METADATA: string[] }).ALLOWED_METADATA;
@@ -97,7 +106,6 @@ store.putMetadata = async function putMetadata(this: FilesystemStore, bucket: st
   await replaceFile(this.getResourcePath(bucket, key, 'metadata.json'), JSON.stringify(kept, null, 2));
 };
 
-const raced = (err: unknown): boolean => ['ENOENT', 'ENOTEMPTY'].includes((err as NodeJS.ErrnoException).code ?? '');
 
 store.deleteObject = async function deleteObject(this: FilesystemStore, bucket: string, key: string) {
   await Promise.all(

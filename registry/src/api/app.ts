@@ -3,7 +3,7 @@
 import Koa from 'koa';
 import Router from '@koa/router';
 import type { AccessController } from '../auth/controller.js';
-import type { Coordinator } from '../coord/coordinator.js';
+import { newCoordinatorId, type Coordinator } from '../coord/coordinator.js';
 import { LocalCoordinator } from '../coord/local.js';
 import type { DescriptorCache } from '../storage/descriptor-cache.js';
 import type { Config } from '../config/types.js';
@@ -35,7 +35,10 @@ export interface AppDeps {
   health?: HealthStatus;
   /** storage.cache.blobdescriptor, built with the coordination layer (coord/factory.ts) */
   descriptors?: DescriptorCache;
-  /** The fleet's coordination layer (coord/factory.ts): the mirror fetches each blob once across it. */
+  /**
+   * The fleet's coordination layer (coord/factory.ts): its id names this process's writes to a garbage collection, and
+   * the mirror fetches each blob once across it.
+   */
   coord?: Coordinator;
 }
 
@@ -47,6 +50,7 @@ export interface RegistryApp {
 
 export function createApp(config: Config, deps: AppDeps): RegistryApp {
   const store = new RegistryStore(deps.driver, {
+    writer: deps.coord?.id ?? newCoordinatorId(),
     ...(deps.descriptors && { descriptors: deps.descriptors }),
     manifests: {
       urls: {

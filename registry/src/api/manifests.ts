@@ -95,8 +95,9 @@ export function registerManifests(router: Router<RequestState>, services: Servic
       MANIFEST_LIMIT,
       () => new RegistryError('MANIFEST_TOO_LARGE', `manifest is larger than ${MANIFEST_LIMIT} bytes, the most this registry accepts`),
     );
-    const { digest, manifest } = await store.manifests.put(name, content, ctx.get('content-type') || undefined, ref.digest);
-    if (ref.tag !== undefined) await store.tags.tag(name, ref.tag, digest);
+    const { digest, manifest } = await store.manifests.put(name, content, ctx.get('content-type') || undefined, ref.digest, {
+      ...(ref.tag !== undefined && { tag: ref.tag }),
+    });
     const location = formatDigest(digest);
     emptyBody(ctx, 201);
     ctx.set('Location', locationUrl(ctx, services, `${name}/manifests/${location}`));

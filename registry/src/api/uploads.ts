@@ -70,8 +70,8 @@ export function registerUploads(router: Router<RequestState>, services: Services
     if (!discarded) ctx.set('Connection', 'close');
   }
 
-  async function blobCreated(ctx: Context, name: string, digest: Digest): Promise<void> {
-    await store.layers.link(name, digest);
+  /** The blob is stored and linked: the store did both in one write. */
+  function blobCreated(ctx: Context, name: string, digest: Digest): void {
     emptyBody(ctx, 201);
     ctx.set('Location', locationUrl(ctx, services, `${name}/blobs/${formatDigest(digest)}`));
     ctx.set('Docker-Content-Digest', formatDigest(digest));
@@ -85,8 +85,8 @@ export function registerUploads(router: Router<RequestState>, services: Services
       if (err instanceof Challenge) return false;
       throw err;
     }
-    if (!(await store.layers.linked(from, digest)) || !(await store.blobs.exists(digest))) return false;
-    await blobCreated(ctx, name, digest);
+    if (!(await store.layers.mount(name, from, digest))) return false;
+    blobCreated(ctx, name, digest);
     ctx.state.log.debug({ name, from, digest: formatDigest(digest) }, 'blob mounted');
     return true;
   }
@@ -111,7 +111,7 @@ export function registerUploads(router: Router<RequestState>, services: Services
         await discardRest(ctx, body);
         throw err;
       }
-      await blobCreated(ctx, name, digest);
+      blobCreated(ctx, name, digest);
       return;
     }
     uploadAccepted(ctx, name, await store.uploads.start(name), 202);
@@ -152,7 +152,7 @@ export function registerUploads(router: Router<RequestState>, services: Services
     } catch (err) {
       await refusedChunk(ctx, name, uuid, body, err);
     }
-    await blobCreated(ctx, name, digest);
+    blobCreated(ctx, name, digest);
   });
 
   router.get(routes.upload, async (ctx: Context) => {

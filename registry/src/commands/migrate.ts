@@ -2,6 +2,8 @@
 // Copies every repository from the storage of one config to the storage of another (see docs/migrate.md).
 // Progress goes to stderr; what is (or would be) copied, what could not be, and the summary go to stdout.
 import { isDeepStrictEqual } from 'node:util';
+import { newCoordinatorId } from '../coord/coordinator.js';
+import { WriteBarrier } from '../gc/barrier.js';
 import { withStorage } from '../gc/offline.js';
 import { parseCommandArgs } from './args.js';
 import { BLOB_CONCURRENCY, migrate } from '../migrate/migrate.js';
@@ -46,7 +48,7 @@ export const migrateCommand: Command = {
           );
         }
         const progress = new ProgressReporter(quiet ? () => undefined : stderr, dryRun);
-        const summary = await migrate(source, dest, { dryRun, concurrency }, (event) => {
+        const summary = await migrate(source, dest, { dryRun, concurrency, barrier: new WriteBarrier(dest, newCoordinatorId()) }, (event) => {
           progress.event(event);
           const line = itemLine(event, dryRun);
           if (line === undefined) return;

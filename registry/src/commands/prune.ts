@@ -1,8 +1,11 @@
 // registry prune --keep N [--repo GLOB]... [--dry-run] [--no-gc] <config.yml>: LAIN's weekly retention (it kept 50).
 // What is (or would be) deleted goes to stdout, then the summary; then the collector runs, since pruning only
 // removes manifests and tags and the blobs they alone used are freed by garbage-collect.
+import { newCoordinatorId } from '../coord/coordinator.js';
 import { formatDigest } from '../storage/digest.js';
 import { withStorage } from '../gc/offline.js';
+import { withCollection } from '../gc/online.js';
+import { GRACE_MS } from '../gc/protocol.js';
 import { parseCommandArgs } from './args.js';
 import { pruneRegistry, type PruneEvent, type PruneSummary } from '../retention/prune.js';
 import { CommandError, type Command } from './command.js';
@@ -63,11 +66,23 @@ export const prune: Command = {
     const configPath = positionals[0]!;
     const dryRun = values['dry-run'];
     const write = (line: string) => process.stdout.write(`${line}\n`);
-    const summary = await withStorage(configPath, USAGE, (driver) =>
-      pruneRegistry(driver, { keep, repos: values.repo, dryRun }, (event) => {
-        const line = describe(event, dryRun);
-        if (line !== undefined) write(line);
-      }),
+    const options = { keep, repos: values.repo, dryRun };
+    const onEvent = (event: PruneEvent) => {
+      const line = describe(event, dryRun);
+      if (line !== undefined) write(line);
+    };
+    // Deletions go through a registered collection, as the collector's do: safe while the registry takes pushes.
+    const summary = await withStorage(configPath, USAGE, (driver, _config, logger) =>
+      dryRun
+        ? pruneRegistry(driver, options, onEvent)
+        : withCollection(
+            driver,
+            newCoordinatorId(),
+            logger,
+            undefined,
+            (collection) => pruneRegistry(driver, options, onEvent, collection),
+            (collection) => process.stderr.write(`collection ${collection.id} registered; waiting ${GRACE_MS / 1000}s for writes already under way\n`),
+          ),
     );
     write(summaryLine(summary));
     if (dryRun || values['no-gc']) {

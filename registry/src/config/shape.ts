@@ -41,7 +41,7 @@ function proxyShape(proxy: ProxyConfig): Shape {
 
 export function toDistributionShape(config: Config): Shape {
   const { storage, http, health } = config;
-  const { uploadpurging } = storage.maintenance;
+  const { uploadpurging, gc, prune } = storage.maintenance;
   const shape: Shape = {
     version: config.version,
     log: config.log,
@@ -51,6 +51,8 @@ export function toDistributionShape(config: Config): Shape {
       maintenance: {
         readonly: storage.maintenance.readonly,
         uploadpurging: { ...uploadpurging, age: formatDuration(uploadpurging.age), interval: formatDuration(uploadpurging.interval) },
+        gc: { ...gc, interval: formatDuration(gc.interval), minage: formatDuration(gc.minage) },
+        prune: { ...prune, interval: formatDuration(prune.interval) },
       },
       ...(storage.cache.blobdescriptor === undefined ? {} : { cache: storage.cache }),
       redirect: storage.redirect,

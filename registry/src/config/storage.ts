@@ -185,6 +185,18 @@ function readStorageSection(s: Section): StorageConfig {
       interval: u.duration('interval', 24 * 3_600_000, { positive: true }),
       dryrun: u.boolean('dryrun', false),
     })),
+    gc: m.section('gc', (g) => ({
+      enabled: g.boolean('enabled', false),
+      interval: g.duration('interval', 24 * 3_600_000, { positive: true }),
+      minage: g.duration('minage', 3_600_000),
+      deleteuntagged: g.boolean('deleteuntagged', false),
+    })),
+    prune: m.section('prune', (p) => ({
+      enabled: p.boolean('enabled', false),
+      interval: p.duration('interval', 7 * 24 * 3_600_000, { positive: true }),
+      keep: p.integer('keep', 50, { min: 1 }),
+      repositories: p.stringList('repositories') ?? [],
+    })),
   }));
   s.section('tag', (t) => t.unsupported('concurrencylimit'));
   return {

@@ -64,12 +64,35 @@ export interface UploadPurgingConfig {
   dryrun: boolean;
 }
 
+/** storage.maintenance.gc: the background collector of `serve` (ours; distribution has none). */
+export interface GcScheduleConfig {
+  enabled: boolean;
+  /** milliseconds between collections, across the fleet */
+  interval: number;
+  /** milliseconds: unreferenced blobs and untagged manifests younger than this are kept (garbage-collect --min-age) */
+  minage: number;
+  deleteuntagged: boolean;
+}
+
+/** storage.maintenance.prune: LAIN's weekly retention run by `serve` (ours). */
+export interface PruneScheduleConfig {
+  enabled: boolean;
+  /** milliseconds between runs, across the fleet */
+  interval: number;
+  /** tags kept per repository, newest first (registry prune --keep) */
+  keep: number;
+  /** repository globs (registry prune --repo); empty: every repository */
+  repositories: string[];
+}
+
 export interface StorageConfig {
   driver: StorageDriverConfig;
   delete: { enabled: boolean };
   maintenance: {
     readonly: { enabled: boolean };
     uploadpurging: UploadPurgingConfig;
+    gc: GcScheduleConfig;
+    prune: PruneScheduleConfig;
   };
   cache: { blobdescriptor?: 'inmemory' | 'redis' };
   redirect: { disable: boolean };

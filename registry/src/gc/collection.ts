@@ -8,6 +8,7 @@ import { formatDigest, parseDigest, type Digest } from '../storage/digest.js';
 import { isNotFound, type StorageDriver } from '../storage/driver/driver.js';
 import { deleteIfExists } from '../storage/links.js';
 import { lastPathElement, paths } from '../storage/paths.js';
+import { forEachLimit, STORAGE_CONCURRENCY } from './parallel.js';
 import { COLLECTION_ID, DEAD_AFTER_MS, GRACE_MS, RENEW_MS } from './protocol.js';
 
 export class CollectionLostError extends Error {
@@ -118,27 +119,26 @@ export class Collection {
       throw err;
     }
     const fresh = names.filter((name) => !this.intentsRead.has(name));
-    await Promise.all(
-      fresh.map(async (name) => {
-        let text: string;
+    // Bounded: pushes during a long mark leave thousands of intents for the first batch to read.
+    await forEachLimit(fresh, STORAGE_CONCURRENCY, async (name) => {
+      let text: string;
+      try {
+        text = (await this.driver.getContent(paths.intent(this.id, name))).toString('utf8');
+      } catch (err) {
+        // A driver's temp file listed mid-write; the intent itself is read at the next listing.
+        if (isNotFound(err)) return;
+        throw err;
+      }
+      for (const line of text.split('\n')) {
+        if (!line) continue;
         try {
-          text = (await this.driver.getContent(paths.intent(this.id, name))).toString('utf8');
-        } catch (err) {
-          // A driver's temp file listed mid-write; the intent itself is read at the next listing.
-          if (isNotFound(err)) return;
-          throw err;
+          this.announced.add(formatDigest(parseDigest(line)));
+        } catch {
+          this.logger.warn({ intent: name }, 'an intent names something that is not a digest; ignoring that line');
         }
-        for (const line of text.split('\n')) {
-          if (!line) continue;
-          try {
-            this.announced.add(formatDigest(parseDigest(line)));
-          } catch {
-            this.logger.warn({ intent: name }, 'an intent names something that is not a digest; ignoring that line');
-          }
-        }
-        this.intentsRead.add(name);
-      }),
-    );
+      }
+      this.intentsRead.add(name);
+    });
   }
 
   /**

@@ -9,14 +9,11 @@ import { addTo } from './multimap.js';
 import { forEachLimit, STORAGE_CONCURRENCY } from './parallel.js';
 import { loadRepository, type RepositoryContents } from './repository.js';
 import { markReferences, retain, rootsOf, type RetainOptions } from './retain.js';
+import type { RevisionRemoval } from './sweep.js';
 
-export interface ManifestDeletion {
-  repository: string;
-  digest: Digest;
-  /** Its referrers-index entry lives under this subject. */
-  subject?: Digest;
-  /** Tags whose history (tags/<tag>/index) lists the revision. */
-  tags: string[];
+export interface ManifestDeletion extends RevisionRemoval {
+  /** Blobs and child manifests it references: kept too should a writer make the revision referenced again. */
+  references: Digest[];
 }
 
 export interface MarkResult {
@@ -57,15 +54,55 @@ async function tagHistory(driver: StorageDriver, name: string, digests: Set<stri
   return byDigest;
 }
 
+/**
+ * The doomed revisions with an index before its children and a manifest before its referrers: when a writer makes a
+ * revision referenced again while the sweep runs, what it needs has not been deleted yet, and is spared with it.
+ */
+function parentsFirst(repo: RepositoryContents, doomed: Set<string>): string[] {
+  const children = new Map<string, string[]>();
+  const parents = new Map<string, number>();
+  for (const key of doomed) {
+    const refs = repo.revisions.get(key)?.refs;
+    if (!refs || refs instanceof Error) continue;
+    for (const child of refs.manifests.map((ref) => formatDigest(ref.digest))) if (doomed.has(child) && child !== key) addTo(children, key, child);
+    const subject = refs.subject && formatDigest(refs.subject);
+    if (subject && doomed.has(subject) && subject !== key) addTo(children, subject, key);
+  }
+  for (const list of children.values()) for (const child of list) parents.set(child, (parents.get(child) ?? 0) + 1);
+  const order: string[] = [];
+  let ready = [...doomed].filter((key) => !parents.has(key)).sort();
+  while (ready.length > 0) {
+    const next: string[] = [];
+    for (const key of ready) {
+      order.push(key);
+      for (const child of children.get(key) ?? []) {
+        const left = (parents.get(child) ?? 1) - 1;
+        parents.set(child, left);
+        if (left === 0) next.push(child);
+      }
+    }
+    ready = next.sort();
+  }
+  // Content addressing makes a cycle impossible; anything left over is still deleted, last.
+  const placed = new Set(order);
+  return [...order, ...[...doomed].filter((key) => !placed.has(key)).sort()];
+}
+
 async function deletionsOf(driver: StorageDriver, repo: RepositoryContents, kept: Set<string>): Promise<ManifestDeletion[]> {
   const doomed = new Set([...repo.revisions.keys()].filter((key) => !kept.has(key)));
   if (doomed.size === 0) return [];
   const history = await tagHistory(driver, repo.name, doomed);
-  return [...doomed].sort().map((key) => {
+  return parentsFirst(repo, doomed).map((key) => {
     const revision = repo.revisions.get(key);
     if (!revision) throw new Error(`revision ${key} vanished from the plan`);
-    const subject = revision.refs instanceof Error ? undefined : revision.refs.subject;
-    return { repository: repo.name, digest: revision.digest, ...(subject && { subject }), tags: history.get(key) ?? [] };
+    const refs = revision.refs instanceof Error ? undefined : revision.refs;
+    return {
+      repository: repo.name,
+      digest: revision.digest,
+      ...(refs?.subject && { subject: refs.subject }),
+      tags: history.get(key) ?? [],
+      references: refs ? [...refs.blobs, ...refs.manifests].map((ref) => ref.digest) : [],
+    };
   });
 }
 

@@ -1,4 +1,4 @@
-// What the offline maintenance commands (garbage-collect, list, du) share: the storage driver named by a config
+// What the maintenance commands (garbage-collect, prune, list, du, migrate) share: the storage driver named by a config
 // file, closed when the work is done.
 import { CommandError } from '../commands/command.js';
 import { loadForCommand } from '../commands/load.js';

@@ -2,9 +2,13 @@
 // blobs first (streamed, verified), then layer links, manifest revisions (platform manifests before the indexes
 // naming them), referrer links and tag histories, and the tags' current links last. An interrupted run therefore
 // never leaves a tag naming content that is not there, and a rerun skips every blob already in place.
+// A registry may already serve the destination and collect garbage there: each repository's links are written in one
+// guarded write (gc/barrier.ts) naming every blob they make referenced, after checking those blobs are still there.
+import type { WriteBarrier } from '../gc/barrier.js';
 import { Catalog } from '../storage/catalog.js';
 import { formatDigest, type Digest } from '../storage/digest.js';
 import type { StorageDriver } from '../storage/driver/driver.js';
+import { isNotFound } from '../storage/driver/driver.js';
 import { deleteIfExists } from '../storage/links.js';
 import { paths } from '../storage/paths.js';
 import { forEachLimit, STORAGE_CONCURRENCY } from '../gc/parallel.js';
@@ -157,7 +161,26 @@ class RepositoryMigration {
   }
 }
 
-export async function migrate(source: StorageDriver, dest: StorageDriver, options: { dryRun: boolean; concurrency?: number }, onEvent: (event: MigrateEvent) => void): Promise<MigrateSummary> {
+/** The blobs among `digests` the destination no longer holds (a collection there swept them since they were copied). */
+async function goneAt(dest: StorageDriver, digests: Digest[]): Promise<string[]> {
+  const gone: string[] = [];
+  await forEachLimit(digests, STORAGE_CONCURRENCY, async (digest) => {
+    await dest.stat(paths.blobData(digest)).catch((err: unknown) => {
+      if (!isNotFound(err)) throw err;
+      gone.push(formatDigest(digest));
+    });
+  });
+  return gone.sort();
+}
+
+export interface MigrateOptions {
+  dryRun: boolean;
+  concurrency?: number;
+  /** The destination's write barrier, for a garbage collection running there meanwhile. */
+  barrier: WriteBarrier;
+}
+
+export async function migrate(source: StorageDriver, dest: StorageDriver, options: MigrateOptions, onEvent: (event: MigrateEvent) => void): Promise<MigrateSummary> {
   const started = Date.now();
   const summary: MigrateSummary = {
     dryRun: options.dryRun,
@@ -191,7 +214,23 @@ export async function migrate(source: StorageDriver, dest: StorageDriver, option
       }
       onEvent({ kind: 'blob', repository: name, digest, outcome });
     });
-    await new RepositoryMigration(dest, repo, blobs, summary, onEvent).run(options.dryRun);
+    const migration = new RepositoryMigration(dest, repo, blobs, summary, onEvent);
+    if (options.dryRun) {
+      await migration.run(true);
+    } else {
+      const linked = repo.blobs.filter((digest) => isAvailable(blobs.get(formatDigest(digest))));
+      await options.barrier.guard(
+        linked,
+        async () => {
+          const gone = await goneAt(dest, linked);
+          if (gone.length > 0) {
+            throw new Error(`${name}: ${gone.join(', ')} left the destination since copied (a garbage collection there swept it); run migrate again to copy it anew`);
+          }
+          await migration.run(false);
+        },
+        { verify: () => goneAt(dest, linked) },
+      );
+    }
     summary.repositories++;
   }
   if (!options.dryRun) await deleteIfExists(dest, paths.migrateRoot);

@@ -58,7 +58,6 @@ async function fetchBlob(m: MirrorServices, upstream: Upstream, name: string, di
     client.countError('unreachable');
     throw new UpstreamError('unreachable', `the transfer from ${client.config.remoteurl} broke after ${received} bytes of ${what}: ${(err as Error).message}`);
   }
-  await store.layers.link(name, digest);
   log.info({ name, digest: formatDigest(digest), size, upstream: client.label }, 'mirror: blob fetched');
   return size;
 }

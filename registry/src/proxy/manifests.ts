@@ -85,7 +85,7 @@ export class MirroredManifests implements ManifestSource {
     await this.get(digest);
     const cached = await present(store.tags.resolve(name, tag));
     if (cached === undefined || !sameDigest(cached, digest)) {
-      await store.tags.tag(name, tag, digest);
+      await store.manifests.tag(name, tag, digest, { checkReferences: false });
       ctx.state.log.info(
         { name, tag, digest: formatDigest(digest), ...(cached && { was: formatDigest(cached) }), upstream: label },
         cached ? 'mirror: tag moved upstream' : 'mirror: tag fetched',

@@ -29,6 +29,8 @@ export interface PlannedDeletion {
   tags: string[];
   /** Why it goes: "tagged v1, v2", "child of index sha256:…", "referrer of sha256:…". */
   why: string;
+  /** The planned deletion it goes with (an index for its child, a subject for its referrer): kept, it keeps this. */
+  follows?: Digest;
 }
 
 export interface RepositoryPlan {
@@ -57,9 +59,14 @@ async function tagAges(driver: StorageDriver, repo: RepositoryContents): Promise
   return ages.sort((a, b) => b.pushed.getTime() - a.pushed.getTime() || (a.tag < b.tag ? -1 : a.tag > b.tag ? 1 : 0));
 }
 
+interface Reason {
+  why: string;
+  follows?: Digest;
+}
+
 /** Why each revision of the doomed closure goes, from the dropped tags down through children and referrers. */
-function reasons(repo: RepositoryContents, dropped: TagAge[], doomed: Set<string>): Map<string, string> {
-  const why = new Map<string, string>();
+function reasons(repo: RepositoryContents, dropped: TagAge[], doomed: Set<string>): Map<string, Reason> {
+  const why = new Map<string, Reason>();
   const pending: string[] = [];
   const tagged = new Map<string, string[]>();
   for (const { tag, digest } of dropped) addTo(tagged, formatDigest(digest), tag);
@@ -67,18 +74,19 @@ function reasons(repo: RepositoryContents, dropped: TagAge[], doomed: Set<string
   for (const [key, revision] of repo.revisions) {
     if (!(revision.refs instanceof Error) && revision.refs.subject !== undefined) addTo(referrers, formatDigest(revision.refs.subject), key);
   }
-  const follow = (key: string, reason: string): void => {
+  const follow = (key: string, reason: Reason): void => {
     if (!doomed.has(key) || why.has(key)) return;
     why.set(key, reason);
     pending.push(key);
   };
-  for (const [key, tags] of tagged) follow(key, `tagged ${tags.join(', ')}`);
+  for (const [key, tags] of tagged) follow(key, { why: `tagged ${tags.join(', ')}` });
   for (let key = pending.shift(); key !== undefined; key = pending.shift()) {
     const revision = repo.revisions.get(key);
-    if (revision !== undefined && !(revision.refs instanceof Error)) {
-      for (const child of revision.refs.manifests) follow(formatDigest(child.digest), `child of index ${key}`);
+    if (revision === undefined) continue;
+    if (!(revision.refs instanceof Error)) {
+      for (const child of revision.refs.manifests) follow(formatDigest(child.digest), { why: `child of index ${key}`, follows: revision.digest });
     }
-    for (const referrer of referrers.get(key) ?? []) follow(referrer, `referrer of ${key}`);
+    for (const referrer of referrers.get(key) ?? []) follow(referrer, { why: `referrer of ${key}`, follows: revision.digest });
   }
   return why;
 }
@@ -102,7 +110,8 @@ export async function planRepository(driver: StorageDriver, name: string, keep: 
       digest: revision.digest,
       ...(subject !== undefined && { subject }),
       tags: dropped.filter((t) => formatDigest(t.digest) === key).map((t) => t.tag),
-      why: reason,
+      why: reason.why,
+      ...(reason.follows && { follows: reason.follows }),
     };
   });
   return { repository: name, kept, dropped, deletions, untagOnly: dropped.filter((t) => !why.has(formatDigest(t.digest))) };

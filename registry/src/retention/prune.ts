@@ -1,13 +1,16 @@
 // `registry prune`: plan every matching repository first (a storage error or an unreadable manifest while planning
 // deletes nothing), then delete. Blobs are left to the collector: a pruned manifest's layers may be shared.
 // Between the plan and a deletion a push may move or add a tag, so each tag is removed only while it still points
-// where the plan saw it, and a manifest only while no tag points at it.
+// where the plan saw it. Manifests are deleted as a garbage collection deletes them, inside a registered Collection
+// (docs/gc-online.md): batch by batch, each tombstoned first, and a manifest a writer announced meanwhile (a push
+// tagging it again), or that a tag points at now, is kept with the children and referrers the plan had doomed with it.
 import { Catalog } from '../storage/catalog.js';
-import { formatDigest } from '../storage/digest.js';
+import { formatDigest, type Digest } from '../storage/digest.js';
 import type { StorageDriver } from '../storage/driver/driver.js';
 import { deleteIfExists } from '../storage/links.js';
 import { paths } from '../storage/paths.js';
 import { TagStore } from '../storage/tags.js';
+import type { SweepGuard } from '../gc/collect.js';
 import { deleteManifest } from '../gc/sweep.js';
 import { planRepository, type PlannedDeletion, type RepositoryPlan, type TagAge } from './plan.js';
 
@@ -43,35 +46,73 @@ function globMatcher(globs: string[]): (name: string) => boolean {
   return (name) => patterns.some((pattern) => pattern.test(name));
 }
 
-async function applyPlan(driver: StorageDriver, plan: RepositoryPlan, onEvent: (event: PruneEvent) => void, summary: PruneSummary): Promise<void> {
-  const name = plan.repository;
-  const tags = new TagStore(driver);
-  const now = await tags.all(name);
-  for (const dropped of plan.dropped) {
-    const current = now.get(dropped.tag);
-    if (current === undefined || formatDigest(current) !== formatDigest(dropped.digest)) {
-      onEvent({ kind: 'skip', repository: name, what: `tag ${dropped.tag}, pushed again since the plan` });
-      summary.skipped++;
-      continue;
+/** Tags and manifests tombstoned and decided together. */
+const BATCH = 64;
+
+/** Runs `decide` over the items batch by batch, each batch's digests tombstoned, with those a writer announced. */
+async function inBatches<T>(items: T[], digestOf: (item: T) => Digest, guard: SweepGuard, decide: (batch: T[], announced: Set<string>) => Promise<void>): Promise<void> {
+  for (let start = 0; start < items.length; start += BATCH) {
+    const batch = items.slice(start, start + BATCH);
+    const digests = batch.map(digestOf);
+    const announced = await guard.protect(digests);
+    try {
+      guard.assertAlive();
+      await decide(batch, announced);
+    } finally {
+      await guard.release(digests);
     }
-    await deleteIfExists(driver, paths.tagDir(name, dropped.tag));
-    if (plan.untagOnly.includes(dropped)) onEvent({ kind: 'untag', repository: name, tag: dropped });
-    summary.tagsRemoved++;
-  }
-  const tagged = new Set([...(await tags.all(name)).values()].map(formatDigest));
-  for (const deletion of plan.deletions) {
-    if (tagged.has(formatDigest(deletion.digest))) {
-      onEvent({ kind: 'skip', repository: name, what: `manifest ${formatDigest(deletion.digest)}, tagged again since the plan` });
-      summary.skipped++;
-      continue;
-    }
-    onEvent({ kind: 'manifest', repository: name, deletion });
-    await deleteManifest(driver, { repository: name, digest: deletion.digest, ...(deletion.subject && { subject: deletion.subject }), tags: [] });
-    summary.manifestsDeleted++;
   }
 }
 
-export async function pruneRegistry(driver: StorageDriver, options: PruneOptions, onEvent: (event: PruneEvent) => void): Promise<PruneSummary> {
+async function applyPlan(driver: StorageDriver, plan: RepositoryPlan, onEvent: (event: PruneEvent) => void, summary: PruneSummary, guard: SweepGuard): Promise<void> {
+  const name = plan.repository;
+  const tags = new TagStore(driver);
+  const skip = (what: string) => {
+    onEvent({ kind: 'skip', repository: name, what });
+    summary.skipped++;
+  };
+  // A push naming the tag's manifest since the plan (the same image pushed to the tag again) keeps the tag.
+  await inBatches(plan.dropped, (t) => t.digest, guard, async (batch, announced) => {
+    const now = await tags.all(name);
+    for (const dropped of batch) {
+      const current = now.get(dropped.tag);
+      if (current === undefined || formatDigest(current) !== formatDigest(dropped.digest) || announced.has(formatDigest(dropped.digest))) {
+        skip(`tag ${dropped.tag}, pushed again since the plan`);
+        continue;
+      }
+      await deleteIfExists(driver, paths.tagDir(name, dropped.tag));
+      if (plan.untagOnly.includes(dropped)) onEvent({ kind: 'untag', repository: name, tag: dropped });
+      summary.tagsRemoved++;
+    }
+  });
+  // Kept since the plan, and so everything planned to go with them (the plan lists parents first).
+  const kept = new Set<string>();
+  await inBatches(plan.deletions, (d) => d.digest, guard, async (batch, announced) => {
+    const tagged = new Set([...(await tags.all(name)).values()].map(formatDigest));
+    for (const deletion of batch) {
+      const key = formatDigest(deletion.digest);
+      const why = announced.has(key)
+        ? 'referenced by a push since the plan'
+        : tagged.has(key)
+          ? 'tagged again since the plan'
+          : deletion.follows && kept.has(formatDigest(deletion.follows))
+            ? `${formatDigest(deletion.follows)}, which it goes with, is kept`
+            : undefined;
+      if (why !== undefined) {
+        kept.add(key);
+        skip(`manifest ${key}, ${why}`);
+        continue;
+      }
+      onEvent({ kind: 'manifest', repository: name, deletion });
+      await deleteManifest(driver, { repository: name, digest: deletion.digest, ...(deletion.subject && { subject: deletion.subject }), tags: [] });
+      summary.manifestsDeleted++;
+    }
+  });
+}
+
+/** Plans and prunes; a run that deletes (not dryRun) is handed the running Collection as `guard`. */
+export async function pruneRegistry(driver: StorageDriver, options: PruneOptions, onEvent: (event: PruneEvent) => void, guard?: SweepGuard): Promise<PruneSummary> {
+  if (!options.dryRun && !guard) throw new Error('a prune that deletes runs inside a registered Collection');
   const matches = globMatcher(options.repos);
   const plans: RepositoryPlan[] = [];
   for (const name of await new Catalog(driver).all()) {
@@ -89,8 +130,8 @@ export async function pruneRegistry(driver: StorageDriver, options: PruneOptions
     skipped: 0,
   };
   for (const plan of plans) {
-    if (!options.dryRun) {
-      await applyPlan(driver, plan, onEvent, summary);
+    if (guard && !options.dryRun) {
+      await applyPlan(driver, plan, onEvent, summary, guard);
       continue;
     }
     for (const tag of plan.untagOnly) onEvent({ kind: 'untag', repository: plan.repository, tag });

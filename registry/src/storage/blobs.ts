@@ -46,12 +46,15 @@ export class BlobStore {
     }
   }
 
-  async exists(digest: Digest): Promise<boolean> {
+  /**
+   * Size of the blob as storage has it now, or undefined: what a write that makes something reference the blob
+   * checks, never the cache, which may remember a blob collected since.
+   */
+  async stored(digest: Digest): Promise<number | undefined> {
     try {
-      await this.statStored(digest);
-      return true;
+      return await this.statStored(digest);
     } catch (err) {
-      if (err instanceof RegistryError) return false;
+      if (err instanceof RegistryError) return undefined;
       throw err;
     }
   }

@@ -1,18 +1,18 @@
 // storage.maintenance.uploadpurging: abandoned uploads (_uploads/<uuid> of a push that never finished) are deleted
-// once their startedat is older than `age`, every `interval`, as distribution's purger does; `registry
-// garbage-collect` deletes them through purgeUploads too. Where distribution's replicas each purge at a random
-// moment of the interval, ours purge once per interval between them all.
+// once their startedat is older than `age`, every `interval`, as distribution's purger does; but once per interval
+// across the fleet (a once-per-fleet job of the coordination layer, its last run recorded in storage), where
+// distribution has every replica purge on its own schedule.
 import type { StorageConfig } from '../config/types.js';
 import type { Coordinator } from '../coord/coordinator.js';
-import { scheduleExclusive } from '../coord/exclusive.js';
+import { scheduleExclusive, type ScheduledJob } from '../coord/exclusive.js';
 import type { Logger } from '../log.js';
 import type { StorageDriver } from './driver/driver.js';
 import { isNotFound } from './driver/driver.js';
 import { deleteIfExists } from './links.js';
 import { lastPathElement, paths } from './paths.js';
 
-/** The job's lease and record name (_coord/jobs/uploadpurge). */
-const PURGE_JOB = 'uploadpurge';
+/** The job's name: its lease and its record (_coord/jobs/uploadpurging). */
+export const UPLOAD_PURGE_JOB = 'uploadpurging';
 
 export interface PurgeResult {
   /** Uploads deleted (in a dry run: that would have been). */
@@ -101,22 +101,21 @@ export function loggedPurge(logger: Logger, dryRun: boolean): PurgeReport {
 }
 
 /**
- * Runs purgeUploads every uploadpurging.interval, once per interval across every process sharing the storage (a
- * once-per-fleet job: the workers of a machine and the replicas of a cluster take turns through its lease and its
- * record in storage), until stop(). Does nothing when purging is disabled, nor in read-only mode: an SA who switched
- * storage read-only (for a collection, a backup, a bucket copy) expects nothing to change in it, and purging deletes.
+ * Runs purgeUploads every uploadpurging.interval, on one process of the fleet at a time. Undefined when purging is
+ * disabled, or in read-only mode: an SA who switched storage read-only (for a backup, a bucket copy) expects nothing to
+ * change in it, and purging deletes.
  */
-export function startUploadPurger(driver: StorageDriver, coord: Coordinator, maintenance: StorageConfig['maintenance'], logger: Logger): { stop(): Promise<void> } {
+export function startUploadPurger(coord: Coordinator, driver: StorageDriver, maintenance: StorageConfig['maintenance'], logger: Logger): ScheduledJob | undefined {
   const config = maintenance.uploadpurging;
   const log = logger.child({ component: 'uploadpurger' });
   if (config.enabled && maintenance.readonly.enabled) log.info('upload purging is off while storage.maintenance.readonly is enabled');
-  if (!config.enabled || maintenance.readonly.enabled) return { stop: async () => undefined };
+  if (!config.enabled || maintenance.readonly.enabled) return undefined;
   log.info({ ageMs: config.age, intervalMs: config.interval, dryRun: config.dryrun }, 'upload purging enabled');
   return scheduleExclusive(
     coord,
     driver,
     {
-      name: PURGE_JOB,
+      name: UPLOAD_PURGE_JOB,
       intervalMs: config.interval,
       async run(_signal, jobLog) {
         const result = await purgeUploads(driver, new Date(Date.now() - config.age), config.dryrun, loggedPurge(jobLog, config.dryrun));

@@ -1,4 +1,5 @@
 // All image semantics over one storage driver, wired once per process.
+import { WriteBarrier } from '../gc/barrier.js';
 import { BlobStore } from './blobs.js';
 import { Catalog } from './catalog.js';
 import type { DescriptorCache } from './descriptor-cache.js';
@@ -10,6 +11,8 @@ import { TagStore } from './tags.js';
 import { UploadStore } from './uploads.js';
 
 export interface RegistryStoreOptions {
+  /** Names this process's writes to a running garbage collection: the coordinator id. */
+  writer: string;
   /** storage.cache.blobdescriptor, when configured */
   descriptors?: DescriptorCache;
   manifests: ManifestStoreOptions;
@@ -28,11 +31,12 @@ export class RegistryStore {
     readonly driver: StorageDriver,
     options: RegistryStoreOptions,
   ) {
+    const barrier = new WriteBarrier(driver, options.writer);
     this.blobs = new BlobStore(driver, options.descriptors);
-    this.layers = new LayerLinks(driver, this.blobs);
-    this.manifests = new ManifestStore(driver, this.blobs, this.layers, options.manifests);
+    this.layers = new LayerLinks(driver, this.blobs, barrier);
     this.tags = new TagStore(driver);
-    this.uploads = new UploadStore(driver, this.blobs);
+    this.manifests = new ManifestStore(driver, this.blobs, this.layers, this.tags, barrier, options.manifests);
+    this.uploads = new UploadStore(driver, this.blobs, this.layers);
     this.referrers = new ReferrerStore(driver, this.manifests);
     this.catalog = new Catalog(driver);
   }

@@ -15,11 +15,18 @@ export class TagStore {
     return digest;
   }
 
+  /** The digest a tag points at now, or undefined. */
+  async current(name: string, tag: string): Promise<Digest | undefined> {
+    return readLink(this.driver, paths.tagCurrentLink(name, tag));
+  }
+
   /**
+   * Writes the tag's links, and nothing else: a tag is moved through ManifestStore.put or ManifestStore.tag, whose
+   * write barrier makes it safe against a garbage collection running meanwhile.
    * Both links point at a revision already stored, so they are written at once: a crash between them leaves a tag
    * that resolves or an index entry the collector keeps, never a dangling link, and a PUT waits for one fsync less.
    */
-  async tag(name: string, tag: string, digest: Digest): Promise<void> {
+  async point(name: string, tag: string, digest: Digest): Promise<void> {
     await Promise.all([
       writeLink(this.driver, paths.tagIndexLink(name, tag, digest), digest),
       writeLink(this.driver, paths.tagCurrentLink(name, tag), digest),

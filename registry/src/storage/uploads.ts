@@ -6,6 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import { Writable } from 'node:stream';
 import { RegistryError } from '../errcode.js';
 import type { BlobStore } from './blobs.js';
+import type { LayerLinks } from './layers.js';
 import { formatDigest, newHash, type Digest } from './digest.js';
 import { isNotFound, type FileWriter, type StorageDriver } from './driver/driver.js';
 import { deleteIfExists } from './links.js';
@@ -61,6 +62,7 @@ export class UploadStore {
   constructor(
     private readonly driver: StorageDriver,
     private readonly blobs: BlobStore,
+    private readonly layers: LayerLinks,
   ) {}
 
   async start(name: string): Promise<UploadStatus> {
@@ -118,8 +120,9 @@ export class UploadStore {
   }
 
   /**
-   * Appends an optional last chunk, verifies the digest and moves the data into blobs/. On a digest mismatch the
-   * upload is discarded and nothing is stored.
+   * Appends an optional last chunk, verifies the digest, moves the data into blobs/ and links the blob into the
+   * repository (one write, guarded against a garbage collection). On a digest mismatch the upload is discarded and
+   * nothing is stored.
    */
   async complete(name: string, uuid: string, expected: Digest, body?: ChunkSource): Promise<number> {
     return this.locked(uuid, async () => {
@@ -142,7 +145,7 @@ export class UploadStore {
           { expected: formatDigest(expected), actual: `${expected.algorithm}:${actual}` },
         );
       }
-      await this.blobs.commit(expected, dataPath, size);
+      await this.layers.commitAndLink(name, expected, () => this.blobs.commit(expected, dataPath, size));
       await deleteIfExists(this.driver, paths.uploadDir(name, uuid));
       return size;
     });

@@ -17,7 +17,12 @@ describe('config: defaults', () => {
       storage: {
         driver: { type: 'inmemory' },
         delete: { enabled: false },
-        maintenance: { readonly: { enabled: false }, uploadpurging: { enabled: true, age: 7 * DAY, interval: DAY, dryrun: false } },
+        maintenance: {
+          readonly: { enabled: false },
+          uploadpurging: { enabled: true, age: 7 * DAY, interval: DAY, dryrun: false },
+          gc: { enabled: false, interval: DAY, minage: 3_600_000, deleteuntagged: false },
+          prune: { enabled: false, interval: 7 * DAY, keep: 50, repositories: [] },
+        },
         cache: {},
         redirect: { disable: false },
       },

@@ -153,6 +153,30 @@ describe('gc: the write barrier and the collection protocol', function () {
     expect(GRACE_MS).to.be.at.most(10_000);
   });
 
+  it('reads the intents piled up during a long mark a few at a time: thousands at once ran a collector out of file descriptors', async function () {
+    let reading = 0;
+    let most = 0;
+    // The collection's storage, counting the reads in flight.
+    const counting = new Proxy(driver, {
+      get(target, property, receiver) {
+        if (property !== 'getContent') return (Reflect.get(target, property, receiver) as (...args: unknown[]) => unknown).bind(target);
+        return async (path: string) => {
+          most = Math.max(most, ++reading);
+          try {
+            return await target.getContent(path);
+          } finally {
+            reading--;
+          }
+        };
+      },
+    });
+    const bounded = await Collection.start(counting, 'collector-2-cdecde', logger);
+    for (let i = 0; i < 200; i++) await driver.putContent(paths.intent(bounded.id, `writer-1-eeeeee-${i}`), Buffer.from(formatDigest(digestOf(i))));
+    expect(await bounded.protect([digestOf(7), digestOf(1000)])).to.deep.equal(new Set([formatDigest(digestOf(7))]));
+    expect(most).to.be.at.most(16);
+    await bounded.finish();
+  });
+
   it('removes the registration and work of a collector that stopped renewing, and that collector stops deleting', async function () {
     const dead = await Collection.start(driver, 'collector-1-abcabc', logger);
     await dead.protect([digestOf(1)]);

@@ -5,6 +5,7 @@ import { access, mkdtemp, readdir, rm, utimes } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import { newCoordinatorId } from '../../../registry/src/coord/coordinator.js';
 import { LocalCoordinator } from '../../../registry/src/coord/local.js';
 import type { RepositoryListing } from '../../../registry/src/gc/list.js';
 import { createLogger } from '../../../registry/src/log.js';
@@ -117,7 +118,7 @@ describe('proxy: ttl eviction, metrics and the list command', function () {
     mirror = await startMirror(proxyConfig(), { rootDir: root });
     const logger = createLogger({ level: 'error', formatter: 'json', fields: {} }, new Writable({ write: (_c, _e, done) => done() }));
     const driver = await createDriver(mirror.config.storage.driver, logger);
-    const store = new RegistryStore(driver, { manifests: { urls: { allow: [], deny: [] }, skipBlobChecks: false } });
+    const store = new RegistryStore(driver, { writer: newCoordinatorId(), manifests: { urls: { allow: [], deny: [] }, skipBlobChecks: false } });
     const job = scheduleEviction(new LocalCoordinator(logger), store, new Routes(mirror.config.proxy ?? { upstreams: [] }), logger);
     const record = await job?.runNow();
     await job?.stop();

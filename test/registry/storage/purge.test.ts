@@ -5,14 +5,19 @@ import type { StorageConfig, UploadPurgingConfig } from '../../../registry/src/c
 import { readJobRecord } from '../../../registry/src/coord/exclusive.js';
 import { createLogger, type Logger } from '../../../registry/src/log.js';
 import { paths } from '../../../registry/src/storage/paths.js';
-import { loggedPurge, purgeUploads, startUploadPurger } from '../../../registry/src/storage/purge.js';
+import { loggedPurge, purgeUploads, startUploadPurger, UPLOAD_PURGE_JOB } from '../../../registry/src/storage/purge.js';
 import { Client, sha256 } from '../../helpers/oci.js';
 import { startTestRegistry, type TestRegistry } from '../../helpers/registry.js';
 
 const DAY = 24 * 3_600_000;
 
 function maintenance(uploadpurging: UploadPurgingConfig, readonly = false): StorageConfig['maintenance'] {
-  return { readonly: { enabled: readonly }, uploadpurging };
+  return {
+    readonly: { enabled: readonly },
+    uploadpurging,
+    gc: { enabled: false, interval: DAY, minage: 0, deleteuntagged: false },
+    prune: { enabled: false, interval: DAY, keep: 1, repositories: [] },
+  };
 }
 
 function capturingLogger(): { logger: Logger; lines: Record<string, unknown>[] } {
@@ -30,7 +35,8 @@ describe('storage: upload purging (storage.maintenance.uploadpurging)', () => {
   let registry: TestRegistry;
   let client: Client;
   before(async () => {
-    registry = await startTestRegistry({ storage: 'filesystem' });
+    // The registry's own purger would race the purges these tests make.
+    registry = await startTestRegistry({ storage: 'filesystem', config: { storage: { maintenance: { uploadpurging: { enabled: false } } } } });
     client = new Client(registry.url);
   });
   after(() => registry.stop());
@@ -91,29 +97,30 @@ describe('storage: upload purging (storage.maintenance.uploadpurging)', () => {
     await client.request('DELETE', odd.path);
   });
 
-  it('startUploadPurger, when enabled, purges old uploads on its own as a once-per-interval job of the fleet, recorded in storage', async () => {
+  it('startUploadPurger, when enabled, purges old uploads on its own as a once-per-fleet job, recorded in storage', async () => {
     const old = await startUpload('purge/timer', new Date(Date.now() - 2 * 3_600_000).toISOString());
     const { logger, lines } = capturingLogger();
-    const purger = startUploadPurger(registry.driver, registry.coord, maintenance({ enabled: true, age: 3_600_000, interval: 50, dryrun: false }), logger);
+    const purger = startUploadPurger(registry.coord, registry.driver, maintenance({ enabled: true, age: 3_600_000, interval: 50, dryrun: false }), logger);
     try {
       while (!lines.some((l) => l.msg === 'upload purge finished')) await sleep(10);
     } finally {
-      await purger.stop();
+      await purger?.stop();
     }
     expect(lines.find((l) => l.msg === 'upload purging enabled')).to.deep.include({ component: 'uploadpurger', ageMs: 3_600_000, intervalMs: 50 });
     expect(await status(old)).to.equal(404);
-    const record = await readJobRecord(registry.driver, 'uploadpurge');
+    const record = await readJobRecord(registry.driver, UPLOAD_PURGE_JOB);
     expect(record.holder).to.equal(registry.coord.id);
-    expect(record.result).to.deep.include({ purged: 1 });
+    expect(record.result).to.deep.include({ purged: 1, errors: 0 });
+    expect(record.lastSuccess).to.be.a('number');
   });
 
   it('startUploadPurger does nothing when disabled, nor in read-only mode, and says why', async () => {
     const old = await startUpload('purge/disabled', new Date(0).toISOString());
     const disabled = capturingLogger();
-    await startUploadPurger(registry.driver, registry.coord, maintenance({ enabled: false, age: 1, interval: 1, dryrun: false }), disabled.logger).stop();
+    expect(startUploadPurger(registry.coord, registry.driver, maintenance({ enabled: false, age: 1, interval: 1, dryrun: false }), disabled.logger)).to.equal(undefined);
     expect(disabled.lines).to.deep.equal([]);
     const readonly = capturingLogger();
-    await startUploadPurger(registry.driver, registry.coord, maintenance({ enabled: true, age: 1, interval: 1, dryrun: false }, true), readonly.logger).stop();
+    expect(startUploadPurger(registry.coord, registry.driver, maintenance({ enabled: true, age: 1, interval: 1, dryrun: false }, true), readonly.logger)).to.equal(undefined);
     expect(readonly.lines.map((l) => l.msg)).to.deep.equal(['upload purging is off while storage.maintenance.readonly is enabled']);
     expect(await status(old)).to.equal(204);
     await client.request('DELETE', old.path);
