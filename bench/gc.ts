@@ -115,13 +115,40 @@ async function onS3(): Promise<void> {
   report.s3 = { ...results, failures };
 }
 
+const seconds = (ms: number | undefined) => (ms === undefined ? '' : (ms / 1000).toFixed(1));
+
+/** The figures as a table, as the other benches print them; the JSON keeps everything. */
+function table(): string {
+  const rows = [
+    `| one collection of ${sizes.manifests} manifests, ${sizes.blobs} blobs (s) ↓ | ours | ours, mark and sweep | distribution 2.8 | ratio |`,
+    '| --- | ---: | ---: | ---: | ---: |',
+  ];
+  const row = (label: string, results: Record<string, Collected> | undefined, failures: Record<string, string> = {}) => {
+    const ours = results?.ours;
+    const theirs = results?.distribution;
+    if (!ours) return;
+    const ratio = theirs ? (ours.wallMs / theirs.wallMs).toFixed(2) : '';
+    rows.push(`| ${label} | ${seconds(ours.wallMs)} | ${seconds(ours.workMs)} | ${theirs ? seconds(theirs.wallMs) : `failed: ${failures.distribution ?? '?'}`} | ${ratio} |`);
+  };
+  row('local disk', report.disk as Record<string, Collected> | undefined);
+  const s3 = report.s3 as (Record<string, Collected> & { failures: Record<string, string> }) | undefined;
+  row('s3rver', s3, s3?.failures);
+  const pushes = report.pushes as (Record<'before' | 'during' | 'after', PushRate> & { ratio: number }) | undefined;
+  if (pushes) {
+    rows.push('', `| pushes of small images, ${concurrency} clients (images/s) ↑ | before | during our collection | after | during / alone |`, '| --- | ---: | ---: | ---: | ---: |');
+    rows.push(`| local disk | ${pushes.before.perSecond.toFixed(1)} | ${pushes.during.perSecond.toFixed(1)} | ${pushes.after.perSecond.toFixed(1)} | ${pushes.ratio.toFixed(2)} |`);
+  }
+  return `${rows.join('\n')}\n`;
+}
+
 try {
   if (args.storage !== 's3') await onDisk();
   if (args.storage !== 'disk') await onS3();
   report.finishedAt = new Date().toISOString();
   await mkdir(dirname(resolve(args.json)), { recursive: true });
   await writeFile(resolve(args.json), `${JSON.stringify(report, null, 2)}\n`);
-  process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  process.stdout.write(table());
+  log(`JSON written to ${resolve(args.json)}`);
 } catch (err) {
   log(`bench: ${(err as Error).stack ?? String(err)}`);
   process.exitCode = 1;
