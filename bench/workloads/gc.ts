@@ -58,7 +58,8 @@ export interface Collected {
 
 export async function collectOurs(config: string): Promise<Collected> {
   const started = performance.now();
-  const run = await runRegistry(['garbage-collect', '--min-age', '0s', '--quiet', config]);
+  // A collection during pushes runs at low priority and may take minutes: the helper's 60 s limit is for tests.
+  const run = await runRegistry(['garbage-collect', '--min-age', '0s', '--quiet', config], {}, { timeoutMs: 30 * 60_000 });
   const wallMs = performance.now() - started;
   if (run.code !== 0) throw new Error(`registry garbage-collect exited ${run.code}: ${run.stderr}`);
   const deleted = /deleted \d+ manifests?, (\d+) blobs?/.exec(run.stdout);

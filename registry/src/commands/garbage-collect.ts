@@ -2,6 +2,7 @@
 // Progress goes to stderr, what is (or would be) deleted and the summary to stdout; --quiet keeps only the summary.
 // Safe on a live registry (docs/gc-online.md): it takes the fleet's lease `gc`, registers a collection, waits out
 // its grace, and sweeps under it; a dry run plans the same collection and changes nothing, not even the lease.
+import { constants, setPriority } from 'node:os';
 import { formatDuration, parseDuration } from '../config/duration.js';
 import type { Config } from '../config/types.js';
 import { createCoordination } from '../coord/factory.js';
@@ -130,6 +131,12 @@ interface Output {
  * registration and its grace, the sweep, and the swept blobs announced to every process's cache.
  */
 async function collectOnline(driver: StorageDriver, config: Config, logger: Logger, options: CollectOptions, noWait: boolean, out: Output): Promise<GcSummary> {
+  // The registries serving beside it come first: a collection may take longer, a push should not.
+  try {
+    setPriority(constants.priority.PRIORITY_LOW);
+  } catch {
+    // Lowering one's own priority is always allowed on Linux; elsewhere the collection runs at the usual one.
+  }
   const coordination = await createCoordination(config, driver, logger, { poll: false });
   const gone: string[] = [];
   try {
