@@ -40,13 +40,15 @@ export async function acquireLease(store: LeaseStore, name: string, holder: stri
     } catch (err) {
       log.warn({ err }, 'lease renewal failed; retrying');
     }
-    if (!controller.signal.aborted && !released) schedule();
+    if (!controller.signal.aborted && !released) schedule(attempt);
   };
-  const schedule = (): void => {
-    timer = setTimeout(() => void renew(), Math.max(1, Math.floor(ttlMs / 3)));
+  // A third of the ttl after the last attempt began, not after it ended: a store that takes seconds to answer (a busy
+  // bucket) would otherwise push the next attempt past half the ttl, and a healthy holder would give its lease up.
+  const schedule = (from: number): void => {
+    timer = setTimeout(() => void renew(), Math.max(1, Math.floor(ttlMs / 3 - (now() - from))));
     timer.unref();
   };
-  schedule();
+  schedule(started);
   return {
     name,
     holder,
