@@ -43,8 +43,8 @@ export interface StartOptions {
   storageRetry?: RetrySchedule;
   /**
    * Whether this process runs the periodic jobs (upload purging, the background collector and retention, mirror
-   * eviction: whatever runs once per interval through scheduleExclusive): true unless it is one of a machine's workers other than the one chosen to (cluster/). Across
-   * machines, each job's lease decides.
+   * eviction: whatever runs once per interval through scheduleExclusive): true unless it is one of a machine's
+   * workers other than the one chosen to (cluster/). Across machines, each job's lease decides.
    */
   runsJobs?: boolean;
   /** Set when this process is one of the workers of `registry serve` (cluster/); absent when it serves alone. */
