@@ -91,7 +91,7 @@ describe('gc online: a collector killed with kill -9', function () {
           expect(refused.code, refused.stderr).to.equal(75);
           expect(refused.stderr).to.contain(`-${kill.pid}-`);
         }
-        // As its lease lapsing would, 30 s later: the next run may start at once.
+        // As its lease lapsing would, 2 minutes later: the next run may start at once.
         await rm(join(killed, paths.leaseDir('gc')), { recursive: true, force: true });
       }
       expect(kills.filter((k) => k.signal === 'SIGKILL').length, JSON.stringify(kills)).to.be.at.least(8);
