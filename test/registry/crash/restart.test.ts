@@ -7,6 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { pseudoRandomBytes } from '../../helpers/content.js';
 import { stopAll, type ManagedProcess } from '../../helpers/processes.js';
 import { treeChecksum } from '../../helpers/tree-checksum.js';
@@ -26,6 +27,18 @@ async function patch(url: URL, chunk: Buffer, start: number): Promise<Response> 
 }
 
 /** Whether a new TCP connection to the site is refused (the listener is closed). */
+/**
+ * Whether connections are refused within a second: with workers (the default, a worker per core) the listening socket
+ * is the primary's, and it closes once every worker has told it over IPC that it stopped listening.
+ */
+async function refusesConnectionsSoon(site: RegistrySite): Promise<boolean> {
+  for (let i = 0; i < 50; i++) {
+    if (await refusesConnections(site)) return true;
+    await sleep(20);
+  }
+  return false;
+}
+
 function refusesConnections(site: RegistrySite): Promise<boolean> {
   const { hostname, port } = new URL(site.url);
   return new Promise((resolve) => {
@@ -115,7 +128,7 @@ describe('crash: uploads across a restart of the registry process', function () 
     await waitForUploadBytes(site.rootDir, 'crash/drain', 1);
     process.kill(proc.pid, 'SIGTERM');
     await waitForLog(proc, 'draining in-flight requests');
-    expect(await refusesConnections(site)).to.equal(true);
+    expect(await refusesConnectionsSoon(site)).to.equal(true);
     body.release();
     const res = await push;
     expect(res.status).to.equal(201);
