@@ -133,7 +133,7 @@ interface Output {
 async function collectOnline(driver: StorageDriver, config: Config, logger: Logger, options: CollectOptions, noWait: boolean, out: Output): Promise<GcSummary> {
   // The registries serving beside it come first: a collection may take longer, a push should not.
   try {
-    setPriority(constants.priority.PRIORITY_LOW);
+    setPriority(constants.priority.PRIORITY_BELOW_NORMAL);
   } catch {
     // Lowering one's own priority is always allowed on Linux; elsewhere the collection runs at the usual one.
   }

@@ -26,7 +26,6 @@ async function patch(url: URL, chunk: Buffer, start: number): Promise<Response> 
   });
 }
 
-/** Whether a new TCP connection to the site is refused (the listener is closed). */
 /**
  * Whether connections are refused within a second: with workers (the default, a worker per core) the listening socket
  * is the primary's, and it closes once every worker has told it over IPC that it stopped listening.
@@ -39,6 +38,7 @@ async function refusesConnectionsSoon(site: RegistrySite): Promise<boolean> {
   return false;
 }
 
+/** Whether a new TCP connection to the site is refused (the listener is closed). */
 function refusesConnections(site: RegistrySite): Promise<boolean> {
   const { hostname, port } = new URL(site.url);
   return new Promise((resolve) => {

@@ -19,7 +19,8 @@ function count(stdout: string, pattern: RegExp): number {
 
 /** One `registry garbage-collect --delete-untagged --min-age 1s`, to completion. */
 export async function cliCollection(config: string): Promise<CollectionCounts> {
-  const run = await runRegistry(['garbage-collect', '--delete-untagged', '--min-age', KEEP.flag, '--quiet', config]);
+  // The collector lowers its own priority, and here it competes with the pushers and the registry for the cores.
+  const run = await runRegistry(['garbage-collect', '--delete-untagged', '--min-age', KEEP.flag, '--quiet', config], {}, { timeoutMs: 180_000 });
   expect(run.code, run.stderr).to.equal(0);
   return {
     deleted: count(run.stdout, /deleted (\d+) manifests?, (\d+) blobs?/),
