@@ -21,7 +21,7 @@ describe('gc online: pushes racing collections on local disk', function () {
     try {
       const config = await writeDistributionConfig(dir, { rootDir: root });
       const driver = await openFilesystemDriver({ rootdirectory: root });
-      const report = await race([registry.url], [() => cliCollection(config), () => inProcessCollection(driver)], { pushers: 6, durationMs: 20_000, layers: 12, seed: 1501 });
+      const report = await race([registry.url], [() => cliCollection(config), () => inProcessCollection(driver)], { pushers: 6, durationMs: 30_000, layers: 12, seed: 1501 });
       await sleep(KEEP.ms);
       await cliCollection(config);
       fresh = await startTestRegistry({ storage: 'filesystem', rootDir: root });
