@@ -21,8 +21,16 @@ function raw(message: string): string {
   return clip(message.replace(/\s+/g, ' ').trim(), 300);
 }
 
-/** A failure of an HTTP request (the v2 API, /version) to `host`. */
-export function describeHttpFailure(err: unknown, host: string): string {
+/**
+ * A reset before any answer, over https, is what a plain-HTTP server does to a TLS client hello; whether the client
+ * noticed it inside the handshake (and says "TLS") or on its next read (a bare "read ECONNRESET") is a race.
+ */
+function resetOverTls(message: string): string {
+  return `TLS: the server hung up during the TLS handshake; is it serving plain HTTP? (${raw(message)})`;
+}
+
+/** A failure of an HTTP request (the v2 API, /version) to `host`; `overTls` when the endpoint is https. */
+export function describeHttpFailure(err: unknown, host: string, overTls: boolean): string {
   if (err instanceof NoAnswer) return err.message;
   const { code, message } = err as NodeJS.ErrnoException;
   switch (code) {
@@ -33,7 +41,7 @@ export function describeHttpFailure(err: unknown, host: string): string {
     case 'ECONNREFUSED':
       return `connection refused (${code})`;
     case 'ECONNRESET':
-      // A plain-HTTP server hangs up on a TLS client hello this way.
+      if (overTls) return resetOverTls(message);
       return TLS_TEXT.test(message) ? `TLS: ${raw(message)}` : `connection reset by the server (${code})`;
     case 'EHOSTUNREACH':
     case 'ENETUNREACH':
@@ -45,7 +53,7 @@ export function describeHttpFailure(err: unknown, host: string): string {
 }
 
 /** A failure of a v3 (gRPC) call through the etcd3 client; grpc-js says what happened in its message only. */
-export function describeGrpcFailure(err: unknown, host: string, timeoutMs: number): string {
+export function describeGrpcFailure(err: unknown, host: string, timeoutMs: number, overTls: boolean): string {
   // "14 UNAVAILABLE: No connection established. Last error: Error: <what happened>. Resolution note: "
   const full = (err as Error).message;
   const message = /Last error: (?:Error: )?(?<last>.*?)(?:\. Resolution note:.*)?$/s.exec(full)?.groups?.last ?? full;
@@ -59,5 +67,6 @@ export function describeGrpcFailure(err: unknown, host: string, timeoutMs: numbe
     return `gRPC refused: the server or a proxy in front of it does not carry gRPC (HTTP/2), which etcd's v3 API needs (${raw(message)})`;
   }
   if (TLS_TEXT.test(message)) return `TLS: ${raw(message)}`;
+  if (overTls && /ECONNRESET/.test(message)) return resetOverTls(message);
   return raw(message);
 }

@@ -35,13 +35,17 @@ function hostOf(endpoint: string): string {
   return new URL(endpoint).hostname;
 }
 
+function isHttps(endpoint: string): boolean {
+  return new URL(endpoint).protocol === 'https:';
+}
+
 /** v3's answers, or undefined when the server is an etcd 2 (no v3 keyspace); throws when v3 failed otherwise. */
 async function readV3OrLearnItIsAbsent(settings: EtcdSettings, keys: readonly Key[], timeoutMs: number): Promise<Map<Key, V3Read> | undefined> {
   let v3Failure: string;
   try {
     return await readV3(settings.endpoints, settings.tls, settings.auth, keys, timeoutMs);
   } catch (err) {
-    v3Failure = `v3 (gRPC) ${settings.endpoints.join(', ')}: ${describeGrpcFailure(err, settings.endpoints.map(hostOf).join(', '), timeoutMs)}`;
+    v3Failure = `v3 (gRPC) ${settings.endpoints.join(', ')}: ${describeGrpcFailure(err, settings.endpoints.map(hostOf).join(', '), timeoutMs, settings.endpoints.some(isHttps))}`;
   }
   const causes = [v3Failure];
   for (const endpoint of settings.endpoints) {
@@ -50,7 +54,7 @@ async function readV3OrLearnItIsAbsent(settings: EtcdSettings, keys: readonly Ke
       if (/^[0-2]\./.test(version)) return undefined;
       causes.push(`${endpoint}: the server says it is etcd ${version}, which has the v3 keyspace, so its keys cannot be read from v2 alone`);
     } catch (err) {
-      causes.push(`v2 ${endpoint}: ${describeHttpFailure(err, hostOf(endpoint))}`);
+      causes.push(`v2 ${endpoint}: ${describeHttpFailure(err, hostOf(endpoint), isHttps(endpoint))}`);
     }
   }
   throw new EtcdReadFailed(settings.endpoints, causes);
@@ -62,7 +66,7 @@ async function readV2Anywhere(settings: EtcdSettings, key: Key, timeoutMs: numbe
     try {
       return await readV2(endpoint, key, settings.tls, settings.auth, timeoutMs, v3Answered);
     } catch (err) {
-      causes.push(`v2 ${endpoint}: ${describeHttpFailure(err, hostOf(endpoint))}`);
+      causes.push(`v2 ${endpoint}: ${describeHttpFailure(err, hostOf(endpoint), isHttps(endpoint))}`);
     }
   }
   throw new EtcdReadFailed(settings.endpoints, causes);
