@@ -1,7 +1,8 @@
 // An HTTP proxy on 127.0.0.1 in front of s3rver that records every S3 request the driver makes. s3rver answers
 // UploadPartCopy with 501, so the proxy carries that one call out itself with calls s3rver has (a ranged GetObject
 // and an UploadPart into the same upload), which lets multipart copy run end to end on real stored bytes. It is the
-// only stand-in in these tests, and it stands in for nothing but that one missing server call.
+// only stand-in in these tests, and it stands in for nothing but that one missing server call. A test may also set
+// `fault` to make chosen requests fail as a struggling server or network would: a 5xx answer, or a reset connection.
 import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Client } from 'minio';
@@ -14,9 +15,14 @@ export interface RecordedRequest {
   headers: IncomingMessage['headers'];
 }
 
+/** A status answers with an S3 error of that status; 'reset' reads the request, then drops the connection unanswered. */
+export type Fault = number | 'reset' | undefined;
+
 export interface RecordingProxy {
   readonly endpoint: string;
   readonly requests: RecordedRequest[];
+  /** Decides, for each request as it is recorded, whether it fails; undefined forwards every request. */
+  fault: ((request: RecordedRequest) => Fault) | undefined;
   stop(): Promise<void>;
 }
 
@@ -30,6 +36,7 @@ async function readBody(stream: AsyncIterable<Buffer>): Promise<Buffer> {
 export async function startRecordingProxy(target: string, client: Client): Promise<RecordingProxy> {
   const upstream = new URL(target);
   const requests: RecordedRequest[] = [];
+  const proxy = { fault: undefined as RecordingProxy['fault'] };
 
   async function copyPart(req: IncomingMessage, url: URL): Promise<string> {
     const source = decodeURIComponent(String(req.headers['x-amz-copy-source']));
@@ -54,7 +61,17 @@ export async function startRecordingProxy(target: string, client: Client): Promi
 
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://proxy');
-    requests.push({ method: req.method ?? '', path: url.pathname, query: url.searchParams, headers: req.headers });
+    const recorded: RecordedRequest = { method: req.method ?? '', path: url.pathname, query: url.searchParams, headers: req.headers };
+    requests.push(recorded);
+    const fault = proxy.fault?.(recorded);
+    if (fault !== undefined) {
+      req.resume();
+      req.once('end', () => {
+        if (fault === 'reset') req.socket.destroy();
+        else res.writeHead(fault, { 'content-type': 'application/xml' }).end(`<?xml version="1.0" encoding="UTF-8"?><Error><Code>InternalError</Code><Message>injected ${fault}</Message></Error>`);
+      });
+      return;
+    }
     if (req.method === 'PUT' && url.searchParams.has('partNumber') && req.headers['x-amz-copy-source']) {
       req.resume();
       copyPart(req, url).then(
@@ -75,7 +92,7 @@ export async function startRecordingProxy(target: string, client: Client): Promi
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
-  return {
+  return Object.assign(proxy, {
     endpoint: `http://127.0.0.1:${port}`,
     requests,
     stop: () =>
@@ -83,5 +100,5 @@ export async function startRecordingProxy(target: string, client: Client): Promi
         server.closeAllConnections();
         server.close((err) => (err ? reject(err) : resolve()));
       }),
-  };
+  });
 }

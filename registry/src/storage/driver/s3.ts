@@ -18,6 +18,7 @@ import {
   type WalkDecision,
 } from './driver.js';
 import { copyObject } from './s3-copy.js';
+import { DEFAULT_RETRY_POLICY, retryingTransport } from './s3-retry.js';
 import { isWriterObject, KeySpace, writerObjectsPrefix, writerStateOwner } from './s3-keys.js';
 import { hasObjectsBelow, listChildren, listKeys, listNamesAfter, walkObjects } from './s3-listing.js';
 import {
@@ -222,6 +223,7 @@ export class S3Driver implements StorageDriver {
   ) {
     this.name = settings.name;
     this.agent = settings.useSSL ? new HttpsAgent({ keepAlive: true, rejectUnauthorized: !settings.skipVerify }) : new HttpAgent({ keepAlive: true });
+    const storeLogger = logger.child({ storage: settings.name });
     const options: ClientOptions = {
       endPoint: settings.host,
       ...(settings.port === undefined ? {} : { port: settings.port }),
@@ -232,21 +234,20 @@ export class S3Driver implements StorageDriver {
       secretKey: settings.secretKey,
       ...(settings.sessionToken ? { sessionToken: settings.sessionToken } : {}),
       transportAgent: this.agent,
-      // minio retries 5xx answers after printing to the console and replaces the S3 error with its own text; a failed
-      // request fails the client's request instead, which the client retries from the upload's saved state.
+      // s3-retry.ts says why minio's own retry is off and what is sent again instead.
+      transport: retryingTransport(settings.useSSL, DEFAULT_RETRY_POLICY, storeLogger),
       retryOptions: { disableRetry: true },
     };
-    const client = settings.userAgent ? new UserAgentClient(options, settings.userAgent) : new Client(options);
     this.store = {
       name: settings.name,
-      client,
+      client: settings.userAgent ? new UserAgentClient(options, settings.userAgent) : new Client(options),
       bucket: settings.bucket,
       keys: new KeySpace(settings.rootDirectory),
       objectHeaders: settings.objectHeaders,
       chunkSize: settings.chunkSize,
       copy: settings.copy,
       budget,
-      logger: logger.child({ storage: settings.name }),
+      logger: storeLogger,
     };
   }
 
