@@ -146,7 +146,7 @@ export async function abortMultipartUpload(store: ObjectStore, key: string, uplo
 /**
  * Deletes keys with DeleteObjects, 1000 a request; keys already gone count as deleted. When the batch fails the keys
  * are deleted one request each, which also surfaces the real error: s3rver deletes a batch's keys concurrently and
- * answers 500 when two of them empty the same directory, and minio reports any 5xx without its S3 error.
+ * answers 500 when two of them empty the same directory, even after the retries of s3-retry.ts.
  */
 export async function deleteObjects(store: ObjectStore, keys: readonly string[]): Promise<void> {
   if (keys.length === 0) return;
