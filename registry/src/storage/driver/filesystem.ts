@@ -18,6 +18,7 @@ import {
   type StorageDriver,
 } from './driver.js';
 import { copyFileRange } from './copy-out.js';
+import { ReadPacer } from './read-pacer.js';
 import { childPath, walkTree, type Visit } from './walk.js';
 
 const NAME = 'filesystem';
@@ -88,6 +89,8 @@ export async function openFilesystemDriver(config: FilesystemStorage): Promise<F
 
 export class FilesystemDriver implements StorageDriver {
   readonly name = NAME;
+
+  private readonly pacer = new ReadPacer();
 
   /** `root` is absolute; openFilesystemDriver resolves and checks it. */
   constructor(readonly root: string) {}
@@ -162,7 +165,7 @@ export class FilesystemDriver implements StorageDriver {
       throw notFoundOr(err, path);
     }
     try {
-      await copyFileRange(handle, offset, length, out);
+      await copyFileRange(handle, offset, length, out, this.pacer);
     } finally {
       await handle.close();
     }
