@@ -72,7 +72,7 @@ describe('storage read pacer', () => {
     expect(() =>
       pacer.timed(() => {
         clock.advance(SLOW_READ_MS * 10);
-        storage += 1;
+        storage += STORAGE_READ_BYTES;
         throw new Error('EIO');
       }),
     ).to.throw('EIO');
