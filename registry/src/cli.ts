@@ -10,7 +10,7 @@ import { list } from './commands/list.js';
 import { prune } from './commands/prune.js';
 import { migrateCommand } from './commands/migrate.js';
 import { serve } from './commands/serve.js';
-import { CommandError, type Command } from './commands/command.js';
+import { CommandError, refuseSilentExit, type Command } from './commands/command.js';
 import { SettingError } from './setting-error.js';
 
 const COMMANDS: Record<string, Command> = {
@@ -68,7 +68,9 @@ function isExplained(err: unknown): err is CommandError | SettingError {
   return err instanceof CommandError || err instanceof SettingError;
 }
 
-main(process.argv.slice(2)).then(
+const work = main(process.argv.slice(2));
+refuseSilentExit(work, process.argv[2] ?? 'registry');
+work.then(
   (code) => {
     process.exitCode = code;
   },
