@@ -75,6 +75,10 @@ class ResendableRequest extends Writable {
   private attempt = 1;
   /** Why the current try failed before the body's end, to be sent again at the end. */
   private failedEarly: string | undefined;
+  /** Set by _final: every byte of the body has been handed over. */
+  private bodyEnded = false;
+  /** Set once minio has an answer: what happens to its connection afterwards is for the answer's reader to see. */
+  private answered = false;
 
   constructor(
     private readonly send: (options: RequestOptions) => ClientRequest,
@@ -90,7 +94,7 @@ class ResendableRequest extends Writable {
 
   private start(): ClientRequest {
     const req = this.send(this.options);
-    req.on('response', (res) => void this.answered(req, res));
+    req.on('response', (res) => void this.onResponse(req, res));
     req.on('error', (err) => this.failed(req, err));
     return req;
   }
@@ -99,22 +103,24 @@ class ResendableRequest extends Writable {
     return this.options.method ?? 'GET';
   }
 
-  private async answered(req: ClientRequest, res: IncomingMessage): Promise<void> {
+  private async onResponse(req: ClientRequest, res: IncomingMessage): Promise<void> {
     const status = res.statusCode ?? 0;
-    if (req !== this.current) {
+    if (req !== this.current || this.answered) {
       res.resume();
     } else if (status < 500 || status > 599) {
+      this.answered = true;
       this.onAnswer(res);
     } else if (this.mayTryAgain()) {
       res.resume();
       this.tryAgain(`HTTP ${status}`);
     } else {
-      this.destroy(await serverError(res));
+      this.answered = true;
+      this.destroy(await serverError(res).catch((err: unknown) => err as Error));
     }
   }
 
   private failed(req: ClientRequest, err: Error): void {
-    if (req !== this.current || this.destroyed) return;
+    if (req !== this.current || this.destroyed || this.answered) return;
     if (this.mayTryAgain() && mayResend(err, this.method, this.options.path ?? '')) this.tryAgain((err as NodeJS.ErrnoException).code ?? err.message);
     else this.destroy(err);
   }
@@ -124,7 +130,7 @@ class ResendableRequest extends Writable {
   }
 
   private tryAgain(cause: string): void {
-    if (this.writableFinished) void this.resend(cause);
+    if (this.bodyEnded) void this.resend(cause);
     else this.failedEarly = cause;
   }
 
@@ -138,7 +144,12 @@ class ResendableRequest extends Writable {
     await sleep(delayMs);
     if (this.destroyed) return;
     this.attempt++;
-    this.current = this.start();
+    try {
+      this.current = this.start();
+    } catch (err) {
+      this.destroy(err as Error);
+      return;
+    }
     for (const chunk of this.kept) this.current.write(chunk);
     this.current.end();
   }
@@ -152,19 +163,30 @@ class ResendableRequest extends Writable {
         this.kept.length = 0;
       }
     }
-    // A failed try reports through its 'error' event; the write itself only paces the body.
-    if (this.failedEarly !== undefined || this.current.destroyed) done();
-    else this.current.write(chunk, () => done());
+    // A failed try reports through its 'error' event; the write only paces the body. A request destroyed before its
+    // socket connected never calls back the writes it held, so its 'close' ends the wait too.
+    const req = this.current;
+    if (this.failedEarly !== undefined || req.destroyed || req.write(chunk)) {
+      done();
+      return;
+    }
+    const go = () => {
+      req.off('drain', go);
+      req.off('close', go);
+      done();
+    };
+    req.on('drain', go);
+    req.on('close', go);
   }
 
   override _final(done: (err?: Error | null) => void): void {
+    this.bodyEnded = true;
     const cause = this.failedEarly;
     if (cause === undefined) {
       this.current.end();
     } else if (this.resendable) {
       this.failedEarly = undefined;
-      // After done(): the resend reads writableFinished, which done() sets.
-      setImmediate(() => void this.resend(cause));
+      void this.resend(cause);
     } else {
       setImmediate(() => this.destroy(Object.assign(new Error(`storage request failed (${cause}) and its body was too long to send again`), { code: cause })));
     }
