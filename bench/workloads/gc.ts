@@ -59,12 +59,14 @@ export interface Collected {
 export async function collectOurs(config: string): Promise<Collected> {
   const started = performance.now();
   // A collection during pushes runs at low priority and may take minutes: the helper's 60 s limit is for tests.
-  const run = await runRegistry(['garbage-collect', '--min-age', '0s', '--quiet', config], {}, { timeoutMs: 30 * 60_000 });
+  // Not --quiet: its progress lines on stderr say where a run that failed had got to.
+  const run = await runRegistry(['garbage-collect', '--min-age', '0s', config], {}, { timeoutMs: 30 * 60_000 });
   const wallMs = performance.now() - started;
-  if (run.code !== 0) throw new Error(`registry garbage-collect exited ${run.code}: ${run.stderr}`);
+  const tail = run.stderr.split('\n').slice(-30).join('\n');
+  if (run.code !== 0) throw new Error(`registry garbage-collect exited ${run.code}; the end of its stderr:\n${tail}`);
   const deleted = /deleted \d+ manifests?, (\d+) blobs?/.exec(run.stdout);
   const took = /took ([\d.]+)s/.exec(run.stdout);
-  if (!deleted || !took) throw new Error(`no summary in:\n${run.stdout}`);
+  if (!deleted || !took) throw new Error(`no summary in its output; the end of its stderr:\n${tail}`);
   return { wallMs, blobsDeleted: Number(deleted[1]), workMs: Number(took[1]) * 1000 };
 }
 
