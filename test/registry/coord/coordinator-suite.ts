@@ -68,9 +68,11 @@ export function runCoordinatorSuite(name: string, makeFleet: () => Promise<Fleet
       for (let round = 0; round < 5; round++) {
         const name = fresh();
         let holders: Lease[] = [];
-        // Claimants that meet can all back off; retried at random moments, one wins.
+        // Claimants that meet can all back off; retried at random moments, spread wider each time (a claim on a busy
+        // object store takes longer than the first spread), one wins.
         for (let attempt = 0; holders.length === 0 && attempt < 20; attempt++) {
-          const results = await Promise.all(coords.map(async (c) => (await sleep(Math.random() * 30), c.tryLease(name, options.ttlMs))));
+          const spreadMs = 30 * 2 ** Math.min(attempt, 5);
+          const results = await Promise.all(coords.map(async (c) => (await sleep(Math.random() * spreadMs), c.tryLease(name, options.ttlMs))));
           holders = results.filter(isLease);
           expect(holders.length, `round ${round}`).to.be.at.most(1);
         }

@@ -213,6 +213,7 @@ function startError(settings: ObjectStoreSettings, err: unknown): StorageStartEr
 export class S3Driver implements StorageDriver {
   readonly name: string;
   private readonly store: ObjectStore;
+  private readonly checkClient: Client;
   private readonly agent: HttpAgent;
 
   /** Builds the client; no request is made until check() or the first call. */
@@ -235,12 +236,17 @@ export class S3Driver implements StorageDriver {
       ...(settings.sessionToken ? { sessionToken: settings.sessionToken } : {}),
       transportAgent: this.agent,
       // s3-retry.ts says why minio's own retry is off and what is sent again instead.
-      transport: retryingTransport(settings.useSSL, DEFAULT_RETRY_POLICY, storeLogger),
       retryOptions: { disableRetry: true },
     };
+    const client = (more: Partial<ClientOptions>) => {
+      const all = { ...options, ...more };
+      return settings.userAgent ? new UserAgentClient(all, settings.userAgent) : new Client(all);
+    };
+    // The start check is tried once: its caller retries it on its own schedule and logs only what changes.
+    this.checkClient = client({});
     this.store = {
       name: settings.name,
-      client: settings.userAgent ? new UserAgentClient(options, settings.userAgent) : new Client(options),
+      client: client({ transport: retryingTransport(settings.useSSL, DEFAULT_RETRY_POLICY, storeLogger) }),
       bucket: settings.bucket,
       keys: new KeySpace(settings.rootDirectory),
       objectHeaders: settings.objectHeaders,
@@ -261,7 +267,7 @@ export class S3Driver implements StorageDriver {
       );
     });
     try {
-      await Promise.race([this.store.client.listObjectsV2Query(this.store.bucket, this.store.keys.root, '', '/', 1, ''), timeout]);
+      await Promise.race([this.checkClient.listObjectsV2Query(this.store.bucket, this.store.keys.root, '', '/', 1, ''), timeout]);
     } catch (err) {
       throw startError(this.settings, err);
     } finally {
