@@ -13,7 +13,7 @@
 //   same thing twice. GET, HEAD, PUT and DELETE do; so does DeleteObjects (POST ?delete). CreateMultipartUpload sent
 //   twice leaves one unused upload to the bucket's lifecycle rule, which is harmless. CompleteMultipartUpload is not
 //   sent again, since a second try after a lost success answers NoSuchUpload; the upload's client retries it instead.
-// - The driver sends buffers only, which are kept by reference until the answer. A streamed body is kept up to
+// - The driver sends buffers only, which are kept by reference until an answer. A streamed body is kept up to
 //   RESEND_LIMIT bytes; a longer one is sent once.
 import { request as httpRequest, type ClientRequest, type IncomingMessage, type RequestOptions } from 'node:http';
 import { request as httpsRequest } from 'node:https';
@@ -109,6 +109,8 @@ class ResendableRequest extends Writable {
       res.resume();
     } else if (status < 500 || status > 599) {
       this.answered = true;
+      // The body is not sent again: let go of it, as the writer that owns a part's buffer expects.
+      this.kept.length = 0;
       this.onAnswer(res);
     } else if (this.mayTryAgain()) {
       res.resume();
