@@ -3,12 +3,11 @@
 // recording proxy in front of a real s3rver.
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
-import { Writable } from 'node:stream';
-import { createLogger } from '../../../registry/src/log.js';
 import { mayResend } from '../../../registry/src/storage/driver/s3-retry.js';
 import { errorCode } from '../../../registry/src/storage/driver/s3-store.js';
 import { S3Driver, s3Settings } from '../../../registry/src/storage/driver/s3.js';
 import { failureOf } from '../../helpers/failure.js';
+import { captureLogs } from '../../helpers/registry.js';
 import { s3Client, startS3rver, type S3Server } from '../../helpers/processes.js';
 import { startRecordingProxy, type Fault, type RecordedRequest, type RecordingProxy } from './s3-recording-proxy.js';
 
@@ -18,18 +17,11 @@ describe('s3 storage driver: requests sent again', function () {
   let s3: S3Server;
   let proxy: RecordingProxy;
   let driver: S3Driver;
-  const logs: Record<string, unknown>[] = [];
+  const { logger, logs } = captureLogs({ level: 'warn', fields: {} });
 
   before(async function () {
     s3 = await startS3rver();
     proxy = await startRecordingProxy(s3.endpoint, s3Client(s3));
-    const sink = new Writable({
-      write: (chunk: Buffer, _encoding, done) => {
-        for (const line of chunk.toString('utf8').split('\n').filter(Boolean)) logs.push(JSON.parse(line) as Record<string, unknown>);
-        done();
-      },
-    });
-    const logger = createLogger({ level: 'warn', formatter: 'json', fields: {} }, sink);
     const settings = s3Settings({
       accesskey: s3.accessKey,
       secretkey: s3.secretKey,

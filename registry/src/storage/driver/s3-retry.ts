@@ -21,6 +21,7 @@ import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../../log.js';
 import { MiB } from './buffer-budget.js';
+import { s3ErrorIn } from './s3-store.js';
 
 export interface RetryPolicy {
   /** Tries of one request in all, the first included. */
@@ -56,9 +57,9 @@ function retryDelayMs(policy: RetryPolicy, retry: number): number {
 async function serverError(res: IncomingMessage): Promise<Error> {
   const chunks: Buffer[] = [];
   for await (const chunk of res as AsyncIterable<Buffer>) chunks.push(chunk);
-  const xml = Buffer.concat(chunks).toString('utf8');
-  const code = /<Code>([^<]*)<\/Code>/.exec(xml)?.[1] ?? (res.statusCode === 503 ? 'SlowDown' : 'InternalError');
-  const message = /<Message>([^<]*)<\/Message>/.exec(xml)?.[1] ?? `HTTP ${res.statusCode}`;
+  const failed = s3ErrorIn(Buffer.concat(chunks).toString('utf8'));
+  const code = failed?.code ?? (res.statusCode === 503 ? 'SlowDown' : 'InternalError');
+  const message = failed?.message ?? `HTTP ${res.statusCode}`;
   return Object.assign(new Error(message), { name: 'S3Error', code, statusCode: res.statusCode });
 }
 

@@ -69,13 +69,19 @@ export async function requestXml(
     [200],
   );
   const xml = (await readBody(res)).toString('utf8');
-  const failed = /<Error>[\s\S]*?<Code>([^<]*)<\/Code>(?:[\s\S]*?<Message>([^<]*)<\/Message>)?/.exec(xml);
+  const failed = s3ErrorIn(xml);
   if (failed) {
-    throw Object.assign(new Error(`${options.method} ${options.key ?? store.bucket}: ${failed[1]}: ${failed[2] ?? ''}`), {
-      code: failed[1],
+    throw Object.assign(new Error(`${options.method} ${options.key ?? store.bucket}: ${failed.code}: ${failed.message ?? ''}`), {
+      code: failed.code,
     });
   }
   return xml;
+}
+
+/** The code and message of an S3 <Error> document, or undefined when the XML holds none. */
+export function s3ErrorIn(xml: string): { code: string; message: string | undefined } | undefined {
+  const failed = /<Error>[\s\S]*?<Code>([^<]*)<\/Code>(?:[\s\S]*?<Message>([^<]*)<\/Message>)?/.exec(xml);
+  return failed ? { code: failed[1] as string, message: failed[2] } : undefined;
 }
 
 /** The first <tag> value of an XML answer (ETag, UploadId), without the quotes S3 puts around ETags. */
