@@ -254,7 +254,9 @@ export class FilesystemDriver implements StorageDriver {
   async delete(path: string): Promise<void> {
     checkPath(path, NAME);
     try {
-      await rm(this.full(path), { recursive: true });
+      // A tree may grow while it is removed (a writer's late intent into a finished collection's work directory):
+      // rm then meets a directory that is not empty any more, and starts again over what is left.
+      await rm(this.full(path), { recursive: true, maxRetries: 5, retryDelay: 10 });
     } catch (err) {
       throw notFoundOr(err, path);
     }
