@@ -2,6 +2,7 @@
 // server, and a graceful stop that drains in-flight requests (http.draintimeout) before the process exits.
 import { createApp } from './api/app.js';
 import { createApiServer, type ApiServer } from './api-server.js';
+import type { PasswordLogin } from './auth/htpasswd.js';
 import { createAccessController } from './auth/index.js';
 import { CLIENT_TIMEOUTS, enforceClientTimeouts, type ClientTimeouts } from './client-timeouts.js';
 import type { Config } from './config/types.js';
@@ -56,6 +57,8 @@ export interface WorkerRole {
   id: number;
   /** The machine's bus between workers, through their primary; the worker that runs the jobs also reads storage events. */
   relay: Relay;
+  /** htpasswd logins, checked by the primary so that the login limits count the attempts of every worker together. */
+  login: PasswordLogin;
 }
 
 export async function startRegistry(config: Config, logger: Logger, options: StartOptions = {}): Promise<RunningRegistry> {
@@ -68,7 +71,7 @@ export async function startRegistry(config: Config, logger: Logger, options: Sta
   const reachability = await reachDriver(rawDriver, logger.child(driverLogFields(config.storage.driver)), options.storageRetry);
   const driver = guardDriver(rawDriver, metrics, reachability);
   const coordination = await createCoordination(config, driver, logger, worker ? { relay: worker.relay, poll: runsJobs } : {});
-  const access = await createAccessController(config.auth, logger);
+  const access = await createAccessController(config.auth, logger, worker?.login);
   const health = startStorageHealth(driver, config.health.storagedriver, logger);
   const status = combineHealth(health, reachability);
   const maintenance = runsJobs ? startMaintenance(config.storage.maintenance, { coordination, driver, logger, ...(metrics && { metrics }) }) : undefined;

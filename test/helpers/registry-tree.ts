@@ -25,6 +25,8 @@ export interface TreeOptions {
   workers: number;
   /** http.draintimeout, e.g. "30s". */
   drainTimeout?: string;
+  /** The config's auth section; none by default. */
+  auth?: Record<string, unknown>;
 }
 
 async function logLines(proc: ManagedProcess): Promise<LogLine[]> {
@@ -48,6 +50,7 @@ export async function startRegistryTree(options: TreeOptions): Promise<RegistryT
       draintimeout: options.drainTimeout ?? '0s',
       debug: { addr: `127.0.0.1:${debugPort}`, prometheus: { enabled: true } },
     },
+    ...(options.auth && { auth: options.auth }),
   };
   const configPath = join(dir, 'config.yml');
   await writeFile(configPath, stringify(config));

@@ -39,8 +39,15 @@ export function parseHtpasswd(text: string, logger: Logger, path: string): Map<s
   return users;
 }
 
-export async function createHtpasswdController(config: HtpasswdAuth, logger: Logger, compare: BcryptCompare = pooledCompare): Promise<AccessController> {
-  const challenge = `Basic realm="${config.realm}"`;
+/**
+ * One login checked against the users: the user's name when the password is right, undefined when it is not. Throws
+ * TooManyAttempts for an attempt over a login limit. In a tree of workers the primary runs the only one (cluster/),
+ * so that the limits count every worker's attempts together.
+ */
+export type PasswordLogin = (username: string, password: string, address: string) => Promise<string | undefined>;
+
+/** Loads the file (a missing one stops the start, naming it) and checks logins under the limits. */
+export async function createHtpasswdLogin(config: HtpasswdAuth, logger: Logger, compare: BcryptCompare = pooledCompare): Promise<PasswordLogin> {
   let users = new Map<string, string>();
   // An unknown user is checked against this, so that refusing one takes as long as refusing a known one.
   let decoy = decoyHash([]);
@@ -63,25 +70,32 @@ export async function createHtpasswdController(config: HtpasswdAuth, logger: Log
 
   await load();
 
+  return async (username, password, address) => {
+    const now = Date.now();
+    if (now - checkedAt > RELOAD_CHECK_MS) {
+      checkedAt = now;
+      await load().catch((err: Error) => logger.error({ err }, 'htpasswd reload failed; keeping the users already loaded'));
+    }
+    return throttle.attempt(username, address, password, async (run) => {
+      const hash = users.get(username);
+      const checked = hash ?? decoy;
+      const right = await checks.check(PasswordChecks.guess(username, password, checked), () => run(() => compare(password, checked)));
+      return right && hash !== undefined ? username : undefined;
+    });
+  };
+}
+
+/** Basic credentials checked by `login`: this process's own, or its primary's in a tree of workers. */
+export function createHtpasswdController(config: HtpasswdAuth, login: PasswordLogin): AccessController {
+  const challenge = `Basic realm="${config.realm}"`;
   return {
     async authorize(request) {
-      const now = Date.now();
-      if (now - checkedAt > RELOAD_CHECK_MS) {
-        checkedAt = now;
-        await load().catch((err: Error) => logger.error({ err }, 'htpasswd reload failed; keeping the users already loaded'));
-      }
       const credentials = parseBasicAuth(request.authorization);
       if (!credentials) throw new Challenge(challenge, 'UNAUTHORIZED', 'authentication required: send Basic credentials');
-      const { username, password } = credentials;
       const address = (request.remoteAddress ?? 'unknown').replace(/^::ffff:/, '');
       let subject: string | undefined;
       try {
-        subject = await throttle.attempt(username, address, password, async (run) => {
-          const hash = users.get(username);
-          const checked = hash ?? decoy;
-          const right = await checks.check(PasswordChecks.guess(username, password, checked), () => run(() => compare(password, checked)));
-          return right && hash !== undefined ? username : undefined;
-        });
+        subject = await login(credentials.username, credentials.password, address);
       } catch (err) {
         if (!(err instanceof TooManyAttempts)) throw err;
         throw new RegistryError('TOO_MANY_REQUESTS', err.message).withHeaders({ 'Retry-After': String(err.retryAfter) });

@@ -6,11 +6,20 @@ import type { RelayMessage } from '../coord/relay.js';
 /** What the primary asks every worker about itself, for the tree's /debug/health, /metrics and start-up log. */
 export type Question = 'health' | 'metrics' | 'rss';
 
+/** What the primary found for a worker's htpasswd login (auth/htpasswd.ts PasswordLogin). */
+export type LoginAnswer =
+  | { subject: string | null }
+  /** Over a login limit (TooManyAttempts). */
+  | { refused: string; retryAfter: number }
+  /** The check itself failed. */
+  | { failed: string };
+
 export type ToWorker =
   /** The config the primary validated, so every worker (a replacement too) serves the same one. */
   | { type: 'registry:start'; config: Config; worker: number; group: string; runsJobs: boolean }
   | { type: 'registry:ask'; id: number; question: Question }
   | { type: 'registry:relay'; message: RelayMessage }
+  | { type: 'registry:login-answer'; id: number; answer: LoginAnswer }
   /** Drain and exit 0 (what SIGTERM does to a process that serves alone). */
   | { type: 'registry:stop' };
 
@@ -21,6 +30,8 @@ export type FromWorker =
   /** The start failed; with `setting` (a SettingError), the message is printed alone, without a stack. */
   | { type: 'registry:failed'; message: string; setting?: string }
   | { type: 'registry:answer'; id: number; value: unknown }
+  /** An htpasswd login to check: the primary holds the login limits of the whole tree. */
+  | { type: 'registry:login'; id: number; username: string; password: string; address: string }
   | { type: 'registry:relay'; message: RelayMessage };
 
 function isMessage(value: unknown): value is { type: string } {

@@ -1,8 +1,9 @@
 // `registry serve` with several workers: the primary process serves no request itself. It checks what it can before
-// forking (the config is already valid; the TLS files, the debug address), forks the workers, which share http.addr
-// through node:cluster (the primary accepts and hands connections to the workers in turn, so keep-alive clients are
-// spread evenly, which the kernel's shared accept queue does not do), serves http.debug for the whole tree, replaces a
-// worker that dies, and on SIGTERM/SIGINT drains them all and exits.
+// forking (the config is already valid; the TLS files, the htpasswd file, the debug address), forks the workers, which
+// share http.addr through node:cluster (the primary accepts and hands connections to the workers in turn, so
+// keep-alive clients are spread evenly, which the kernel's shared accept queue does not do), checks htpasswd logins
+// for them all, serves http.debug for the whole tree, replaces a worker that dies, and on SIGTERM/SIGINT drains them
+// all and exits.
 import type { Config } from '../config/types.js';
 import { newCoordinatorId } from '../coord/coordinator.js';
 import { startDebugServer, type DebugServer } from '../debug-server.js';
@@ -29,7 +30,9 @@ export async function runPrimary(config: Config, baseLogger: Logger, count: numb
   const logger = baseLogger.child({ worker: 0 });
   // The workers read these files too; a certificate that cannot be used ends the start before anything is forked.
   if (config.http.tls) await readTlsOptions(config.http.tls);
-  const pool = new WorkerPool(config, logger, count, newCoordinatorId());
+  // The primary checks every worker's htpasswd logins, so that the login limits count them together.
+  const login = config.auth?.type === 'htpasswd' ? await (await import('../auth/htpasswd.js')).createHtpasswdLogin(config.auth, logger) : undefined;
+  const pool = new WorkerPool(config, logger, count, newCoordinatorId(), login);
   let debug: DebugServer | undefined;
   if (config.http.debug) {
     const metrics = config.http.debug.prometheus.enabled ? treeMetrics(pool) : undefined;

@@ -3,10 +3,12 @@
 // does not spin), passes bus messages between them, asks them about themselves, and stops them all.
 import cluster, { type Worker } from 'node:cluster';
 import { fileURLToPath } from 'node:url';
+import type { PasswordLogin } from '../auth/htpasswd.js';
 import type { Config } from '../config/types.js';
 import type { Logger } from '../log.js';
 import { SettingError } from '../setting-error.js';
 import { isFromWorker, type FromWorker, type Question, type ToWorker } from './messages.js';
+import { answerLogin } from './tree-login.js';
 
 const WORKER_MAIN = fileURLToPath(new URL('./worker-main.js', import.meta.url));
 
@@ -60,6 +62,8 @@ export class WorkerPool {
     count: number,
     /** The machine's group id in the coordination layer. */
     private readonly group: string,
+    /** htpasswd logins, for every worker (tree-login.ts); absent when auth is not htpasswd. */
+    private readonly login?: PasswordLogin,
   ) {
     this.slots = Array.from({ length: count }, (_, i) => ({ id: i + 1, greeted: false, ready: false, startedAt: 0, quickDeaths: 0 }));
   }
@@ -172,6 +176,12 @@ export class WorkerPool {
       case 'registry:answer':
         this.asks.get(message.id)?.answered(slot.id, message.value);
         return;
+      case 'registry:login': {
+        const { id, username, password, address } = message;
+        const answered = this.login ? answerLogin(this.login, username, password, address) : Promise.resolve({ failed: 'auth is not htpasswd in the primary' });
+        void answered.then((answer) => this.send(slot, { type: 'registry:login-answer', id, answer }));
+        return;
+      }
       case 'registry:relay':
         for (const other of this.slots) if (other !== slot && other.worker?.isConnected()) this.send(other, message);
         return;

@@ -5,6 +5,7 @@ import { createLogger } from '../log.js';
 import { startRegistry, type RunningRegistry } from '../server.js';
 import { SettingError } from '../setting-error.js';
 import { isToWorker, type FromWorker, type Question, type ToWorker } from './messages.js';
+import { remoteLogin } from './tree-login.js';
 import { WorkerRelay } from './worker-relay.js';
 
 /** Sends to the primary; resolves once the message is handed over (before an exit, which would drop it). */
@@ -44,7 +45,7 @@ export async function runWorker(): Promise<number> {
   try {
     registry = await startRegistry(start.config, logger, {
       runsJobs: start.runsJobs,
-      worker: { id: start.worker, relay: new WorkerRelay(start.group) },
+      worker: { id: start.worker, relay: new WorkerRelay(start.group), login: remoteLogin() },
     });
   } catch (err) {
     await tell(

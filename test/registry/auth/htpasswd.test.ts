@@ -3,7 +3,7 @@ import bcrypt from 'bcryptjs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createHtpasswdController } from '../../../registry/src/auth/htpasswd.js';
+import { createHtpasswdController, createHtpasswdLogin } from '../../../registry/src/auth/htpasswd.js';
 import { createLogger } from '../../../registry/src/log.js';
 import { answeredWhile } from '../../helpers/event-loop.js';
 import { call } from '../../helpers/http-call.js';
@@ -114,10 +114,12 @@ describe('auth: htpasswd under attack', () => {
     const file = join(dir, 'costly');
     await writeFile(file, ['alice', 'bob'].map((user) => `${user}:$2b$13$${'a'.repeat(53)}\n`).join(''));
     const compared: string[] = [];
-    const controller = await createHtpasswdController({ type: 'htpasswd', realm: 'r', path: file }, createLogger({ level: 'error', formatter: 'json', fields: {} }), async (_password, hash) => {
+    const config = { type: 'htpasswd' as const, realm: 'r', path: file };
+    const login = await createHtpasswdLogin(config, createLogger({ level: 'error', formatter: 'json', fields: {} }), async (_password, hash) => {
       compared.push(hash);
       return false;
     });
+    const controller = createHtpasswdController(config, login);
     for (const user of ['nobody', 'alice']) {
       const refused = await controller.authorize({ authorization: `Basic ${Buffer.from(`${user}:guess`).toString('base64')}`, remoteAddress: '127.0.0.1' }, []).catch((err: Error) => err.message);
       expect(refused).to.equal('invalid username or password');
