@@ -1,16 +1,35 @@
 import { createServer } from 'node:net';
 
-/** A port that was free on 127.0.0.1 a moment ago; another process may take it before ours binds (see withPortRetry). */
-export async function freePort(): Promise<number> {
+// Ports come from below the kernel's ephemeral range (32768-60999 by default), where the kernel never picks a port
+// for an outgoing connection or a bind to port 0: a port from that range, free a moment ago, could be taken by any
+// client socket of the run before the server meant to have it bound it. Each mocha worker takes a slice of its own,
+// so two test files running side by side never pick the same port.
+const FIRST = 20_000;
+const SLICE = 2_000;
+const SLICES = 6;
+
+const worker = Number(process.env.MOCHA_WORKER_ID ?? process.pid);
+const start = FIRST + (worker % SLICES) * SLICE;
+let next = 0;
+
+function bindable(port: number): Promise<boolean> {
   const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
+  return new Promise((resolve) => {
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
   });
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('net server reported no TCP address');
-  return address.port;
+}
+
+/**
+ * A port free on 127.0.0.1 now, and not handed out before by this process (until its slice wraps around). Only a
+ * process outside the test run could take it before ours binds it (see withPortRetry).
+ */
+export async function freePort(): Promise<number> {
+  for (let tried = 0; tried < SLICE; tried++) {
+    const port = start + (next++ % SLICE);
+    if (await bindable(port)) return port;
+  }
+  throw new Error(`no free port in ${start}-${start + SLICE - 1} on 127.0.0.1`);
 }
 
 const inUse = /address already in use|EADDRINUSE/i;
