@@ -3,6 +3,7 @@
 // stopped arriving, a response the client stopped reading) is cut once no byte has moved for `idleMs`. Time the
 // registry itself takes (storage, hashing) never counts: a request is idle only while the next move is the client's.
 import { IncomingMessage, type ServerOptions, type ServerResponse } from 'node:http';
+import { constants, Http2ServerRequest, type ServerHttp2Stream } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { RequestHandler } from './api-server.js';
 import type { Logger } from './log.js';
@@ -46,12 +47,30 @@ export interface ClientTimeoutsControl {
   stop(): void;
 }
 
-/** What the exchange waits on from its client, if anything. */
-function waitingOn({ req, socket }: Exchange): 'body' | 'response' | undefined {
-  if (!req.complete && req.readableLength === 0) return 'body';
-  if (socket.writableLength > 0) return 'response';
+/**
+ * What an exchange waits on from its client, if anything: more of the request's body (none has come that the registry
+ * has not taken yet), or the taking of what was written to `out` (the socket; over HTTP/2 the stream, whose writes
+ * complete only as the client's flow-control window allows).
+ */
+function waitingOn(body: { done: boolean; buffered: number }, out: { writableLength: number }): 'body' | 'response' | undefined {
+  if (!body.done && body.buffered === 0) return 'body';
+  if (out.writableLength > 0) return 'response';
   return undefined;
 }
+
+/**
+ * Over HTTP/2 `complete` turns true only once the request has been read to its end, and the registry does not read
+ * the empty body of a GET or a POST: the client's END_STREAM tells that the body is done.
+ */
+function h2Body(req: Http2ServerRequest, stream: ServerHttp2Stream): { done: boolean; buffered: number } {
+  return { done: req.complete || stream.endAfterHeaders || stream.state.remoteClose === 1, buffered: req.readableLength + stream.readableLength };
+}
+
+function stallFields(req: IncomingMessage | Http2ServerRequest, reqId: unknown, waiting: string, idleMs: number): Record<string, unknown> {
+  return { reqId, method: req.method, url: req.url, remoteAddress: req.socket?.remoteAddress, waitingOn: waiting, idleMs };
+}
+
+const STALLED = 'client stalled: connection closed';
 
 /** Node's own limits, as options of createServer: the head deadline, and no limit on a whole request. */
 export function serverTimeoutOptions(timeouts: ClientTimeouts): Pick<ServerOptions, 'requestTimeout' | 'headersTimeout' | 'connectionsCheckingInterval'> {
@@ -65,14 +84,20 @@ export function serverTimeoutOptions(timeouts: ClientTimeouts): Pick<ServerOptio
 }
 
 /**
- * Cuts HTTP/1.1 clients that stall mid-exchange; serverTimeoutOptions covers the head. An HTTP/2 stream shares its
- * socket with the session's other streams, so its bytes say nothing of it: HTTP/2 is left to its flow control.
+ * Cuts clients that stall mid-exchange; serverTimeoutOptions covers the head. Over HTTP/1.1 the connection's byte
+ * counts tell whether it moved; a sweep closes the connection. An HTTP/2 stream shares its socket with the session's
+ * other streams, so its own timer (node:http2 restarts it whenever the stream reads or sends) tells, and only that
+ * stream is reset (RST_STREAM CANCEL): the session's other requests go on.
  */
 export function enforceClientTimeouts(server: RequestEmitter, timeouts: ClientTimeouts, logger: Logger): ClientTimeoutsControl {
   const exchanges = new Set<Exchange>();
+  const streams = new Set<ServerHttp2Stream>();
   let limit = timeouts.idleMs;
   server.on('request', (req, res) => {
-    if (!(req instanceof IncomingMessage)) return;
+    if (req instanceof Http2ServerRequest) {
+      watchStream(req, req.stream, () => res.getHeader('x-request-id'));
+      return;
+    }
     const response = res as ServerResponse;
     // Kept here: a destroyed request detaches its socket.
     const socket = req.socket;
@@ -81,11 +106,25 @@ export function enforceClientTimeouts(server: RequestEmitter, timeouts: ClientTi
     response.once('close', () => exchanges.delete(exchange));
   });
 
+  function watchStream(req: Http2ServerRequest, stream: ServerHttp2Stream, reqId: () => unknown): void {
+    streams.add(stream);
+    stream.once('close', () => streams.delete(stream));
+    stream.on('timeout', () => {
+      const waiting = waitingOn(h2Body(req, stream), stream);
+      // The registry's own time (storage, hashing): the client gets another whole period from now.
+      if (!waiting) return void stream.setTimeout(limit);
+      streams.delete(stream);
+      logger.warn({ ...stallFields(req, reqId(), waiting, limit), protocol: 'h2' }, STALLED);
+      stream.close(constants.NGHTTP2_CANCEL);
+    });
+    stream.setTimeout(limit);
+  }
+
   const sweep = (): void => {
     const now = Date.now();
     for (const exchange of exchanges) {
       const { req, res, socket } = exchange;
-      const waiting = waitingOn(exchange);
+      const waiting = waitingOn({ done: req.complete, buffered: req.readableLength }, socket);
       if (!waiting || socket.bytesRead !== exchange.read || socket.bytesWritten !== exchange.written) {
         exchange.read = socket.bytesRead;
         exchange.written = socket.bytesWritten;
@@ -94,10 +133,7 @@ export function enforceClientTimeouts(server: RequestEmitter, timeouts: ClientTi
       }
       if (now - exchange.since < limit) continue;
       exchanges.delete(exchange);
-      logger.warn(
-        { reqId: res.getHeader('x-request-id'), method: req.method, url: req.url, remoteAddress: socket.remoteAddress, waitingOn: waiting, idleMs: limit },
-        'client stalled: connection closed',
-      );
+      logger.warn(stallFields(req, res.getHeader('x-request-id'), waiting, limit), STALLED);
       socket.destroy();
     }
   };
@@ -111,6 +147,7 @@ export function enforceClientTimeouts(server: RequestEmitter, timeouts: ClientTi
     draining() {
       limit = Math.min(limit, timeouts.drainIdleMs);
       schedule();
+      for (const stream of streams) stream.setTimeout(limit);
     },
     stop: () => clearInterval(timer),
   };

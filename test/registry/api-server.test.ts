@@ -8,9 +8,9 @@ import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect as connectH2, constants, type ClientHttp2Session } from 'node:http2';
 import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import { connect as connectTls } from 'node:tls';
 import { buildOciImage, skopeo } from '../helpers/images.js';
+import { h2 } from '../helpers/h2.js';
 import { makePki } from '../helpers/pki.js';
 import { makeTempDir } from '../helpers/processes.js';
 import { startTestRegistry, type TestRegistry } from '../helpers/registry.js';
@@ -21,27 +21,6 @@ const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 
 function sha256(data: Buffer | string): string {
   return `sha256:${createHash('sha256').update(data).digest('hex')}`;
-}
-
-interface H2Response {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: Buffer;
-}
-
-/** One request on an HTTP/2 session; body chunks are written one by one, as a streaming client sends them. */
-function h2(session: ClientHttp2Session, method: string, path: string, headers: Record<string, string> = {}, body?: Buffer[]): Promise<H2Response> {
-  return new Promise((resolve, reject) => {
-    const stream = session.request({ [constants.HTTP2_HEADER_METHOD]: method, [constants.HTTP2_HEADER_PATH]: path, ...headers });
-    let responseHeaders: H2Response['headers'] = {};
-    const chunks: Buffer[] = [];
-    stream.on('response', (h) => (responseHeaders = h));
-    stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-    stream.on('end', () => resolve({ status: Number(responseHeaders[constants.HTTP2_HEADER_STATUS]), headers: responseHeaders, body: Buffer.concat(chunks) }));
-    stream.on('error', reject);
-    if (body) Readable.from(body).pipe(stream);
-    else stream.end();
-  });
 }
 
 /** The protocol the server picks when a TLS client offers h2 and http/1.1. */

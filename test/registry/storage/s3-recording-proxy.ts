@@ -2,8 +2,9 @@
 // UploadPartCopy with 501, so the proxy carries that one call out itself with calls s3rver has (a ranged GetObject
 // and an UploadPart into the same upload), which lets multipart copy run end to end on real stored bytes. It is the
 // only stand-in in these tests, and it stands in for nothing but that one missing server call. A test may also set
-// `fault` to make chosen requests fail as a struggling server or network would: a 5xx answer, or a reset connection.
-import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
+// `fault` to make chosen requests fail as a struggling server or network would: a 5xx answer, a reset connection, or
+// an answer that comes late.
+import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Client } from 'minio';
 
@@ -15,8 +16,11 @@ export interface RecordedRequest {
   headers: IncomingMessage['headers'];
 }
 
-/** A status answers with an S3 error of that status; 'reset' reads the request, then drops the connection unanswered. */
-export type Fault = number | 'reset' | undefined;
+/**
+ * A status answers with an S3 error of that status; 'reset' reads the request, then drops the connection unanswered;
+ * `delayMs` holds the request that long, then forwards it.
+ */
+export type Fault = number | 'reset' | { delayMs: number } | undefined;
 
 export interface RecordingProxy {
   readonly endpoint: string;
@@ -64,6 +68,11 @@ export async function startRecordingProxy(target: string, client: Client): Promi
     const recorded: RecordedRequest = { method: req.method ?? '', path: url.pathname, query: url.searchParams, headers: req.headers };
     requests.push(recorded);
     const fault = proxy.fault?.(recorded);
+    if (typeof fault === 'object') {
+      req.pause();
+      setTimeout(() => handle(req, res, url), fault.delayMs);
+      return;
+    }
     if (fault !== undefined) {
       req.resume();
       req.once('end', () => {
@@ -72,6 +81,10 @@ export async function startRecordingProxy(target: string, client: Client): Promi
       });
       return;
     }
+    handle(req, res, url);
+  });
+
+  function handle(req: IncomingMessage, res: ServerResponse, url: URL): void {
     if (req.method === 'PUT' && url.searchParams.has('partNumber') && req.headers['x-amz-copy-source']) {
       req.resume();
       copyPart(req, url).then(
@@ -89,7 +102,7 @@ export async function startRecordingProxy(target: string, client: Client): Promi
     );
     forward.on('error', (err) => res.writeHead(502).end(String(err)));
     req.pipe(forward);
-  });
+  }
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return Object.assign(proxy, {
