@@ -17,7 +17,7 @@ import { measureCeilings } from './lib/ceilings.js';
 import { measureClientCeilings } from './lib/client-ceiling.js';
 import type { Ceilings } from './lib/ceilings.js';
 import type { ClientKind } from './lib/fanout.js';
-import { cpuMs, currentRss, MiB, peakRss, treeSum } from './lib/proc-status.js';
+import { cpuMs, currentRss, machineBusyMs, MiB, peakRss, treeSum } from './lib/proc-status.js';
 import { startTarget, type OursOptions, type Target, type TargetName } from './lib/registries.js';
 import { summarize, table, type Rounds, type Row } from './lib/report.js';
 import { catalogWorkload, tagsWorkload } from './workloads/listing.js';
@@ -235,15 +235,18 @@ async function run(): Promise<void> {
   const peakAfter = perTarget<Record<string, number[]>>(() => ({}));
   // CPU ms each registry spent in each timed run: a figure other load on this shared machine hardly disturbs.
   const registryCpu = perTarget<Record<string, number[]>>(() => ({}));
+  // CPU ms the whole machine spent meanwhile: the registry, its clients and the kernel.
+  const machineCpu = perTarget<Record<string, number[]>>(() => ({}));
   for (let round = 0; round < rounds; round++) {
     for (const workload of selected) {
       // Every other round the other registry goes first, so load that rises or falls during a round favours neither.
       const order = round % 2 === 0 ? on(workload) : on(workload).reverse();
       for (const target of order) {
         await settle();
-        const cpuBefore = await treeSum(target.pid, cpuMs);
+        const [cpuBefore, machineBefore] = [await treeSum(target.pid, cpuMs), await machineBusyMs()];
         const result = await workload.run(target, env, round);
         (registryCpu[target.name][workload.name] ??= []).push((await treeSum(target.pid, cpuMs)) - cpuBefore);
+        (machineCpu[target.name][workload.name] ??= []).push((await machineBusyMs()) - machineBefore);
         for (const [id, value] of Object.entries(result.values)) {
           const figure = figures.get(id) ?? perTarget<number[]>(() => []);
           figure[target.name].push(value);
@@ -262,6 +265,18 @@ async function run(): Promise<void> {
   const idlePerWorker: Rounds = perTarget<number[]>(() => []);
   for (const target of targets) idlePerWorker[target.name].push((idleRss[target.name][0] as number) / target.workers);
   const rows: Row[] = selected.flatMap((w) => w.metrics.map((m) => summarize(m, figures.get(m.id) as Rounds, ceilings)));
+  const GiB = 1024 * MiB;
+  for (const w of selected) {
+    const bytes = w.bytesPerRun;
+    if (bytes === undefined) continue;
+    const perGiB = (cpu: Record<TargetName, Record<string, number[]>>): Rounds => {
+      const rounds = perTarget<number[]>(() => []);
+      for (const name of Object.keys(rounds) as TargetName[]) rounds[name] = (cpu[name][w.name] ?? []).map((ms) => ms / (bytes / GiB));
+      return rounds;
+    };
+    rows.push(summarize({ id: `${w.name}-cpu`, label: `${w.name}: the registry's CPU per GiB moved (ms)`, better: 'lower' }, perGiB(registryCpu), ceilings));
+    rows.push(summarize({ id: `${w.name}-machine-cpu`, label: `${w.name}: the whole machine's CPU per GiB moved, clients included (ms)`, better: 'lower' }, perGiB(machineCpu), ceilings));
+  }
   rows.push(summarize({ id: 'idle-rss', label: `idle RSS of the whole process tree, ${IDLE_SETTLE_MS / 1000} s after start (MiB)`, better: 'lower' }, idleRss, ceilings));
   rows.push(summarize({ id: 'idle-rss-per-worker', label: 'idle RSS of the tree per worker (MiB)', better: 'lower' }, idlePerWorker, ceilings));
   rows.push(summarize({ id: 'peak-rss', label: 'peak RSS over the whole run, process tree (MiB)', better: 'lower' }, rss, ceilings));
@@ -285,6 +300,7 @@ async function run(): Promise<void> {
     rows,
     details,
     registryCpuMs: registryCpu,
+    machineCpuMs: machineCpu,
     peakRssMiBAfterPrepare: peakAfterPrepare,
     peakRssMiBAfterWorkload: peakAfter,
   };

@@ -37,6 +37,15 @@ export async function cpuMs(pid: number): Promise<number> {
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND;
 }
 
+/**
+ * CPU time every core of the machine has spent at work so far (user, nice, system, irq, softirq; not idle, iowait or
+ * steal), in ms: the registry, its clients and the kernel's work for both.
+ */
+export async function machineBusyMs(): Promise<number> {
+  const [user, nice, system, , , irq, softirq] = ((await readFile('/proc/stat', 'utf8')).split('\n')[0] ?? '').split(/\s+/).slice(1).map(Number);
+  return (((user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0)) * 1000) / TICKS_PER_SECOND;
+}
+
 /** The process and its children (a registry's workers), from /proc; a child that just exited is left out. */
 export async function treePids(pid: number): Promise<number[]> {
   const children = await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8').catch(() => '');

@@ -14,6 +14,7 @@ export function fanoutPushWorkload(sizes: Sizes): Workload {
   return {
     name: 'fanout-push',
     oneWorker: true,
+    bytesPerRun: n * sizes.fanoutBlob,
     metrics: [
       {
         id: 'fanout-push',
@@ -53,6 +54,7 @@ export function fanoutPullWorkload(sizes: Sizes): Workload {
   return {
     name: 'fanout-pull',
     oneWorker: true,
+    bytesPerRun: n * sizes.bigBlob,
     metrics: [
       {
         id: 'fanout-pull',

@@ -56,6 +56,11 @@ export interface Workload {
   metrics: Metric[];
   /** Measured on ours with one worker as well as with the default: the rows where more workers should tell. */
   oneWorker?: boolean;
+  /**
+   * Bytes one run moves, for its rows of CPU per GiB: the registry's, and the whole machine's (clients and kernel
+   * included), which bounds the throughput of a machine whose cores the clients and the registry fill.
+   */
+  bytesPerRun?: number;
   prepare?(target: Target, env: Env): Promise<void>;
   run(target: Target, env: Env, round: number): Promise<RunResult>;
   /** Releases what prepare() started besides registries (which the bench stops itself). */
