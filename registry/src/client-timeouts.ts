@@ -66,8 +66,9 @@ function h2Body(req: Http2ServerRequest, stream: ServerHttp2Stream): { done: boo
   return { done: req.complete || stream.endAfterHeaders || stream.state.remoteClose === 1, buffered: req.readableLength + stream.readableLength };
 }
 
-function stallFields(req: IncomingMessage | Http2ServerRequest, reqId: unknown, waiting: string, idleMs: number): Record<string, unknown> {
-  return { reqId, method: req.method, url: req.url, remoteAddress: req.socket?.remoteAddress, waitingOn: waiting, idleMs };
+/** `remoteAddress` comes from the caller: a destroyed HTTP/1.1 request no longer has its socket. */
+function stallFields(req: IncomingMessage | Http2ServerRequest, reqId: unknown, remoteAddress: string | undefined, waiting: string, idleMs: number): Record<string, unknown> {
+  return { reqId, method: req.method, url: req.url, remoteAddress, waitingOn: waiting, idleMs };
 }
 
 const STALLED = 'client stalled: connection closed';
@@ -114,7 +115,7 @@ export function enforceClientTimeouts(server: RequestEmitter, timeouts: ClientTi
       // The registry's own time (storage, hashing): the client gets another whole period from now.
       if (!waiting) return void stream.setTimeout(limit);
       streams.delete(stream);
-      logger.warn({ ...stallFields(req, reqId(), waiting, limit), protocol: 'h2' }, STALLED);
+      logger.warn({ ...stallFields(req, reqId(), req.socket?.remoteAddress, waiting, limit), protocol: 'h2' }, STALLED);
       stream.close(constants.NGHTTP2_CANCEL);
     });
     stream.setTimeout(limit);
@@ -133,7 +134,7 @@ export function enforceClientTimeouts(server: RequestEmitter, timeouts: ClientTi
       }
       if (now - exchange.since < limit) continue;
       exchanges.delete(exchange);
-      logger.warn(stallFields(req, res.getHeader('x-request-id'), waiting, limit), STALLED);
+      logger.warn(stallFields(req, res.getHeader('x-request-id'), socket.remoteAddress, waiting, limit), STALLED);
       socket.destroy();
     }
   };
